@@ -1,0 +1,24 @@
+//! PostgreSQL adapter: the schema, the pool, the migrations, and the implementations of the domains' ports.
+//!
+//! Every port method is one atomic business operation: its transaction lives here, never in the domain.
+
+mod error;
+mod health;
+mod janitor;
+mod ledger;
+mod migrate;
+mod outbox;
+mod pool;
+mod schedule;
+pub mod schema;
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+pub use error::PgError;
+pub use health::PgHealth;
+pub use janitor::OutboxJanitor;
+pub use ledger::PgJobLedger;
+pub use migrate::{MIGRATIONS, MIGRATIONS_FINGERPRINT, run_migrations};
+pub use outbox::{OutboxRelay, PgOutbox, RelayConfig};
+pub use pool::{PgConfig, PgPool, connect};
+pub use schedule::Scheduler;
