@@ -1,0 +1,241 @@
+//! RFC 9457 problem details, and the one place where errors become HTTP answers.
+
+use actix_web::body::BoxBody;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use diningcoach_kernel::{InfraError, KernelError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+const TYPE_BASE: &str = "https://diningcoach.app/problems/";
+
+/// An error answer, as every client receives it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "https://diningcoach.app/problems/validation",
+    "title": "The request has invalid fields",
+    "status": 422,
+    "detail": "1 field is invalid",
+    "errors": [{"field": "email", "message": "not a valid email address: it has no @"}]
+}))]
+pub struct Problem {
+    /// A stable URI naming the kind of problem; clients branch on it, not on `title`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind of problem; the same for every occurrence.
+    pub title: String,
+    pub status: u16,
+    /// What went wrong this time, for a person to read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The fields that failed validation, when the problem is a validation problem.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// Which dependencies are down, on a 503 from the readiness probe.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub checks: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The field's path in the request, e.g. `email` or `diets[1].code`.
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// An error on its way to becoming a problem+json response.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    slug: &'static str,
+    title: &'static str,
+    detail: Option<String>,
+    errors: Vec<FieldError>,
+    retry_after_secs: Option<u64>,
+    checks: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, slug: &'static str, title: &'static str) -> Self {
+        Self { status, slug, title, detail: None, errors: Vec::new(), retry_after_secs: None, checks: None }
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_secs = Some(seconds);
+        self
+    }
+
+    pub(crate) fn with_checks(mut self, checks: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.checks = Some(checks);
+        self
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.len() {
+            1 => "1 field is invalid".to_owned(),
+            n => format!("{n} fields are invalid"),
+        };
+        let mut error = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "The request has invalid fields")
+            .with_detail(detail);
+        error.errors = errors;
+        error
+    }
+
+    pub fn malformed(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed-request", "The request could not be read").with_detail(detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found").with_detail(detail)
+    }
+
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The service is temporarily unavailable")
+            .with_detail(detail)
+            .with_retry_after(5)
+    }
+
+    /// An unexpected failure. The cause is logged (with the request id, by the request's span) and never sent.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(cause = %cause, "request failed");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side")
+            .with_detail("The error has been logged; please try again later.")
+    }
+
+    /// A problem for a status that the framework produced with no detail of ours.
+    pub(crate) fn from_status(status: StatusCode) -> Self {
+        let (slug, title) = match status.as_u16() {
+            400 => ("malformed-request", "The request could not be read"),
+            401 => ("unauthenticated", "Authentication is required"),
+            403 => ("forbidden", "Not allowed"),
+            404 => ("not-found", "Not found"),
+            405 => ("method-not-allowed", "Method not allowed"),
+            406 => ("not-acceptable", "Not acceptable"),
+            408 => ("timeout", "The request took too long to arrive"),
+            413 => ("payload-too-large", "The request body is too large"),
+            415 => ("unsupported-media-type", "Unsupported content type"),
+            429 => ("rate-limited", "Too many requests"),
+            503 => ("unavailable", "The service is temporarily unavailable"),
+            s if s >= 500 => ("internal", "Something went wrong on our side"),
+            _ => ("bad-request", "The request was not accepted"),
+        };
+        Self::new(status, slug, title)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem {
+            kind: format!("{TYPE_BASE}{}", self.slug),
+            title: self.title.to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            errors: self.errors.clone(),
+            checks: self.checks.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.title)?;
+        if let Some(detail) = &self.detail {
+            write!(f, ": {detail}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        let mut response = HttpResponse::build(self.status);
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        if let Some(seconds) = self.retry_after_secs {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        response.body(body)
+    }
+}
+
+impl From<KernelError> for ApiError {
+    fn from(error: KernelError) -> Self {
+        let field = match &error {
+            KernelError::InvalidEmail { .. } => "email",
+            KernelError::InvalidLimit { .. } => "limit",
+            KernelError::InvalidCursor => "cursor",
+            KernelError::InvalidId(_) => "id",
+        };
+        ApiError::validation(vec![FieldError::new(field, error.to_string())])
+    }
+}
+
+impl From<InfraError> for ApiError {
+    fn from(error: InfraError) -> Self {
+        match error {
+            InfraError::Unavailable { dependency, reason } => {
+                tracing::warn!(dependency, %reason, "dependency unavailable");
+                ApiError::unavailable("A service we depend on is briefly unavailable; please retry shortly.")
+            }
+            InfraError::Fault(cause) => ApiError::internal(&cause),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::to_bytes;
+
+    use super::*;
+
+    async fn body(error: ApiError) -> serde_json::Value {
+        let response = error.error_response();
+        assert_eq!(response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()), Some(PROBLEM_JSON));
+        let bytes = to_bytes(response.into_body()).await.unwrap_or_default();
+        serde_json::from_slice(&bytes).unwrap_or_default()
+    }
+
+    #[actix_web::test]
+    async fn a_validation_problem_lists_its_fields() {
+        let json = body(ApiError::from(KernelError::InvalidCursor)).await;
+        assert_eq!(json["type"], "https://diningcoach.app/problems/validation");
+        assert_eq!(json["status"], 422);
+        assert_eq!(json["errors"][0]["field"], "cursor");
+    }
+
+    #[actix_web::test]
+    async fn an_internal_error_hides_its_cause() {
+        let json = body(ApiError::from(InfraError::Fault("relation \"users\" does not exist".into()))).await;
+        assert_eq!(json["status"], 500);
+        assert!(!json.to_string().contains("users"));
+    }
+
+    #[actix_web::test]
+    async fn an_outage_is_a_503_with_retry_after() {
+        let error = ApiError::from(InfraError::Unavailable { dependency: "postgresql", reason: "timeout".into() });
+        let response = error.error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("5"));
+    }
+}
