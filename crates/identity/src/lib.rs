@@ -1,1 +1,30 @@
-//! DiningCoach identity domain: accounts, credentials, sessions and profiles. Filled in by the identity issue.
+//! DiningCoach identity: who a user is, how they prove it, and what they told us about themselves.
+//!
+//! The [`IdentityService`] holds the use cases (sign up, confirm an email, log in, refresh, reset a password, edit
+//! the profile and the health profile); storage, hashing, token signing, randomness and time are ports that the
+//! adapters implement.
+
+mod error;
+mod health;
+mod model;
+pub mod ports;
+mod service;
+mod token;
+
+#[cfg(test)]
+mod service_tests;
+
+pub use error::IdentityError;
+pub use error::FieldIssue;
+pub use health::{
+    DietChoice, HealthProfile, HealthProfileInput, HealthVocabulary, HealthVocabularyError, ValidHealthProfile,
+};
+pub use model::{
+    ActivityLevel, BodyMetrics, Credentials, Nickname, Password, PasswordHash, Patch, Profile, ProfilePatch, Role,
+    Sex, User, UserId, UserSummary,
+};
+pub use service::{
+    IdentityPorts, IdentityService, IdentitySettings, LoginOutcome, Principal, ProfilePatchInput, Registration,
+    SessionTokens,
+};
+pub use token::{EmailTokenPurpose, OpaqueToken, TokenHash};
