@@ -4,6 +4,7 @@
 
 mod error;
 mod health;
+mod identity;
 mod janitor;
 mod ledger;
 mod migrate;
@@ -16,6 +17,7 @@ pub mod testing;
 
 pub use error::PgError;
 pub use health::PgHealth;
+pub use identity::PgIdentityStore;
 pub use janitor::OutboxJanitor;
 pub use ledger::PgJobLedger;
 pub use migrate::{MIGRATIONS, MIGRATIONS_FINGERPRINT, run_migrations};

@@ -1,6 +1,39 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    email_tokens (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        purpose -> Text,
+        token_hash -> Bytea,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    health_profiles (user_id) {
+        user_id -> Uuid,
+        conditions -> Array<Nullable<Text>>,
+        diets -> Jsonb,
+        allergens -> Array<Nullable<Text>>,
+        pregnant -> Bool,
+        notes -> Nullable<Text>,
+        version -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> Int8,
+        user_id -> Uuid,
+        failed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     outbox (id) {
         id -> Uuid,
         kind -> Text,
@@ -22,6 +55,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    refresh_tokens (id) {
+        id -> Uuid,
+        family_id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        issued_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        family_expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     scheduled_runs (task, period_start) {
         task -> Text,
         period_start -> Timestamptz,
@@ -32,4 +79,45 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(outbox, processed_jobs, scheduled_runs,);
+diesel::table! {
+    user_profiles (user_id) {
+        user_id -> Uuid,
+        birth_year -> Nullable<Int2>,
+        sex -> Nullable<Text>,
+        height_cm -> Nullable<Float8>,
+        weight_kg -> Nullable<Float8>,
+        activity_level -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        email -> Text,
+        nickname -> Text,
+        password_hash -> Text,
+        role -> Text,
+        email_verified_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(email_tokens -> users (user_id));
+diesel::joinable!(health_profiles -> users (user_id));
+diesel::joinable!(login_failures -> users (user_id));
+diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(user_profiles -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    email_tokens,
+    health_profiles,
+    login_failures,
+    outbox,
+    processed_jobs,
+    refresh_tokens,
+    scheduled_runs,
+    user_profiles,
+    users,
+);
