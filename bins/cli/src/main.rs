@@ -4,10 +4,17 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use diningcoach_config::{CommonSettings, Env, init_tracing};
+use diningcoach_config::{ApiSettings, CommonSettings, Env, init_tracing};
+use diningcoach_identity::Registration;
+use diningcoach_postgres::{PgConfig, connect, run_migrations};
+use diningcoach_rabbitmq::{Broker, BrokerConfig, ParkingLot, ReplaySelection};
 
 #[derive(Parser)]
-#[command(name = "diningcoach-cli", version, about = "Operate a DiningCoach deployment")]
+#[command(
+    name = "diningcoach-cli",
+    version,
+    about = "Operate a DiningCoach deployment"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -17,6 +24,44 @@ struct Cli {
 enum Command {
     /// Apply pending database migrations (safe while API instances run: they share an advisory lock).
     Migrate,
+    /// Manage accounts.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Inspect and replay jobs that failed for good (the parking queue).
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create an administrator account (verified from the start).
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long, default_value = "Admin")]
+        nickname: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// List parked jobs without removing them.
+    Parked {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Send parked jobs back to their queues with a fresh retry budget.
+    Replay {
+        /// Replay only this job (repeatable); without it, every parked job.
+        #[arg(long = "id")]
+        ids: Vec<String>,
+    },
 }
 
 #[tokio::main]
@@ -39,10 +84,23 @@ async fn main() -> ExitCode {
     }
 }
 
+async fn parking_lot(settings: &CommonSettings) -> anyhow::Result<(Broker, ParkingLot)> {
+    let mut config = BrokerConfig::new(settings.amqp_url.clone());
+    config.prefix = settings.amqp_prefix.clone();
+    config.connection_name = "diningcoach-cli".to_owned();
+    let broker = Broker::start(config)?;
+    broker
+        .wait_until_connected(std::time::Duration::from_secs(10))
+        .await
+        .context("cannot reach RabbitMQ")?;
+    let lot = broker.parking_lot();
+    Ok((broker, lot))
+}
+
 async fn run(command: Command, settings: CommonSettings) -> anyhow::Result<()> {
     match command {
         Command::Migrate => {
-            let applied = diningcoach_postgres::run_migrations(&settings.database_url)
+            let applied = run_migrations(&settings.database_url)
                 .await
                 .context("cannot migrate the database")?;
             if applied.is_empty() {
@@ -51,6 +109,71 @@ async fn run(command: Command, settings: CommonSettings) -> anyhow::Result<()> {
             for version in applied {
                 println!("applied {version}");
             }
+        }
+        Command::Users {
+            command:
+                UsersCommand::CreateAdmin {
+                    email,
+                    password,
+                    nickname,
+                },
+        } => {
+            let api = ApiSettings::from_env(&Env::process())?;
+            let pool = connect(&PgConfig::new(settings.database_url.clone()));
+            let identity =
+                diningcoach_api::identity_service(pool, &api.jwt_secret, &api.app_base_url, 1)?;
+            let admin = identity
+                .create_admin(&Registration {
+                    email,
+                    password,
+                    nickname,
+                })
+                .await?;
+            println!("created admin {} <{}>", admin.id, admin.email);
+        }
+        Command::Jobs {
+            command: JobsCommand::Parked { limit },
+        } => {
+            let (broker, lot) = parking_lot(&settings).await?;
+            let parked = lot.list(limit).await?;
+            if parked.is_empty() {
+                println!("no parked jobs");
+            }
+            for job in parked {
+                let id = job
+                    .job_id
+                    .map_or_else(|| "(no id)".to_owned(), |id| id.to_string());
+                println!(
+                    "{id}  {}  attempts={}  {}",
+                    job.routing_key, job.attempts, job.reason
+                );
+            }
+            broker.shutdown().await;
+        }
+        Command::Jobs {
+            command: JobsCommand::Replay { ids },
+        } => {
+            let (broker, lot) = parking_lot(&settings).await?;
+            let selection = if ids.is_empty() {
+                ReplaySelection::All
+            } else {
+                ReplaySelection::Only(
+                    ids.iter()
+                        .map(|id| id.parse())
+                        .collect::<Result<_, _>>()
+                        .context("--id")?,
+                )
+            };
+            let report = lot.replay(&selection).await?;
+            println!("replayed {} job(s)", report.replayed.len());
+            for (job, reason) in &report.failed {
+                println!(
+                    "kept {} parked: {reason}",
+                    job.job_id
+                        .map_or_else(|| "(no id)".to_owned(), |id| id.to_string())
+                );
+            }
+            broker.shutdown().await;
         }
     }
     Ok(())

@@ -22,7 +22,9 @@ pub struct Env<F: Fn(&str) -> Option<String>> {
 
 impl Env<fn(&str) -> Option<String>> {
     pub fn process() -> Self {
-        Self { lookup: |name| std::env::var(name).ok() }
+        Self {
+            lookup: |name| std::env::var(name).ok(),
+        }
     }
 }
 
@@ -33,7 +35,9 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
 
     /// The value, with surrounding space removed; an empty value counts as unset.
     pub fn optional(&self, name: &'static str) -> Option<String> {
-        (self.lookup)(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+        (self.lookup)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
     }
 
     pub fn string(&self, name: &'static str, default: &str) -> String {
@@ -46,18 +50,31 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     {
         match self.optional(name) {
             None => Ok(default),
-            Some(raw) => raw.parse().map_err(|e: T::Err| ConfigError { name, reason: format!("{raw:?}: {e}") }),
+            Some(raw) => raw.parse().map_err(|e: T::Err| ConfigError {
+                name,
+                reason: format!("{raw:?}: {e}"),
+            }),
         }
     }
 
     /// A URL whose scheme must be one of `schemes`.
-    pub fn url(&self, name: &'static str, default: &str, schemes: &[&str]) -> Result<String, ConfigError> {
+    pub fn url(
+        &self,
+        name: &'static str,
+        default: &str,
+        schemes: &[&str],
+    ) -> Result<String, ConfigError> {
         let value = self.string(name, default);
-        let scheme_ok = value.split_once("://").is_some_and(|(scheme, rest)| schemes.contains(&scheme) && !rest.is_empty());
+        let scheme_ok = value
+            .split_once("://")
+            .is_some_and(|(scheme, rest)| schemes.contains(&scheme) && !rest.is_empty());
         if scheme_ok {
             Ok(value)
         } else {
-            Err(ConfigError { name, reason: format!("expected a {} URL, got {value:?}", schemes.join("/")) })
+            Err(ConfigError {
+                name,
+                reason: format!("expected a {} URL, got {value:?}", schemes.join("/")),
+            })
         }
     }
 
@@ -103,7 +120,10 @@ impl CommonSettings {
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let db_pool_size = env.parsed("DB_POOL_SIZE", 16u32)?;
         if db_pool_size == 0 {
-            return Err(ConfigError { name: "DB_POOL_SIZE", reason: "must be at least 1".into() });
+            return Err(ConfigError {
+                name: "DB_POOL_SIZE",
+                reason: "must be at least 1".into(),
+            });
         }
         Ok(Self {
             database_url: env.url(
@@ -113,7 +133,11 @@ impl CommonSettings {
             )?,
             db_pool_size,
             db_checkout_timeout: env.seconds("DB_CHECKOUT_TIMEOUT_SECS", 3)?,
-            amqp_url: env.url("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f", &["amqp", "amqps"])?,
+            amqp_url: env.url(
+                "AMQP_URL",
+                "amqp://guest:guest@127.0.0.1:5672/%2f",
+                &["amqp", "amqps"],
+            )?,
             amqp_prefix: env.string("AMQP_PREFIX", "diningcoach"),
             log_format: env.parsed("LOG_FORMAT", LogFormat::Text)?,
         })
@@ -139,13 +163,22 @@ impl ApiSettings {
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let jwt_secret = env.string("JWT_SECRET", DEVELOPMENT_JWT_SECRET);
         if jwt_secret.len() < 32 {
-            return Err(ConfigError { name: "JWT_SECRET", reason: "must be at least 32 characters".into() });
+            return Err(ConfigError {
+                name: "JWT_SECRET",
+                reason: "must be at least 32 characters".into(),
+            });
         }
-        let workers = env.parsed("HTTP_WORKERS", std::thread::available_parallelism().map_or(2, usize::from))?;
+        let workers = env.parsed(
+            "HTTP_WORKERS",
+            std::thread::available_parallelism().map_or(2, usize::from),
+        )?;
         Ok(Self {
             common: CommonSettings::from_env(env)?,
             api_addr: env.parsed("API_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
-            app_base_url: env.url("APP_BASE_URL", "http://127.0.0.1:8080", &["http", "https"])?.trim_end_matches('/').to_owned(),
+            app_base_url: env
+                .url("APP_BASE_URL", "http://127.0.0.1:8080", &["http", "https"])?
+                .trim_end_matches('/')
+                .to_owned(),
             jwt_secret,
             media_dir: PathBuf::from(env.string("MEDIA_DIR", "var/media")),
             json_limit_bytes: env.parsed("JSON_LIMIT_BYTES", 64 * 1024)?,
@@ -163,6 +196,8 @@ pub struct WorkerSettings {
     pub mail_dir: PathBuf,
     pub mail_from: String,
     pub prefetch: u16,
+    /// Waits before the 1st, 2nd, … retry of a failed job; when they are used up the job is parked.
+    pub retry_delays: Vec<Duration>,
 }
 
 impl WorkerSettings {
@@ -177,7 +212,24 @@ impl WorkerSettings {
             mail_dir: PathBuf::from(env.string("MAIL_DIR", "var/mail")),
             mail_from: env.string("MAIL_FROM", "DiningCoach <no-reply@diningcoach.app>"),
             prefetch: env.parsed("WORKER_PREFETCH", 16u16)?,
+            retry_delays: retry_delays(env)?,
         })
+    }
+}
+
+/// `JOB_RETRY_DELAYS_SECS`, e.g. `5,30,120,600,3600` (the default).
+fn retry_delays<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Vec<Duration>, ConfigError> {
+    let raw = env.string("JOB_RETRY_DELAYS_SECS", "5,30,120,600,3600");
+    let delays: Result<Vec<Duration>, _> = raw
+        .split(',')
+        .map(|part| part.trim().parse::<f64>().map(Duration::from_secs_f64))
+        .collect();
+    match delays {
+        Ok(delays) if !delays.is_empty() && delays.iter().all(|d| !d.is_zero()) => Ok(delays),
+        _ => Err(ConfigError {
+            name: "JOB_RETRY_DELAYS_SECS",
+            reason: format!("expected positive seconds separated by commas, got {raw:?}"),
+        }),
     }
 }
 
@@ -185,9 +237,15 @@ impl WorkerSettings {
 pub fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
         LogFormat::Text => builder.try_init(),
     };
 }
@@ -199,16 +257,26 @@ mod tests {
     use super::*;
 
     fn env(vars: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         Env::from_fn(move |name| map.get(name).cloned())
     }
 
     #[test]
     fn defaults_run_locally() {
-        let Ok(api) = ApiSettings::from_env(&env(&[])) else { panic!("defaults must parse") };
+        let Ok(api) = ApiSettings::from_env(&env(&[])) else {
+            panic!("defaults must parse")
+        };
         assert_eq!(api.api_addr.to_string(), "127.0.0.1:8080");
-        assert_eq!(api.common.database_url, "postgres://postgres@127.0.0.1:5432/diningcoach");
-        let Ok(worker) = WorkerSettings::from_env(&env(&[])) else { panic!("defaults must parse") };
+        assert_eq!(
+            api.common.database_url,
+            "postgres://postgres@127.0.0.1:5432/diningcoach"
+        );
+        let Ok(worker) = WorkerSettings::from_env(&env(&[])) else {
+            panic!("defaults must parse")
+        };
         assert_eq!(worker.smtp_url, None);
     }
 
@@ -227,5 +295,22 @@ mod tests {
         }
         let error = WorkerSettings::from_env(&env(&[("SMTP_URL", "http://mail")])).err();
         assert_eq!(error.map(|e| e.name), Some("SMTP_URL"));
+        for bad in ["", "5,x", "0", "5,,30"] {
+            let error = WorkerSettings::from_env(&env(&[("JOB_RETRY_DELAYS_SECS", bad)])).err();
+            let expected = if bad.is_empty() {
+                None
+            } else {
+                Some("JOB_RETRY_DELAYS_SECS")
+            };
+            assert_eq!(error.map(|e| e.name), expected, "{bad:?}");
+        }
+        let Ok(worker) = WorkerSettings::from_env(&env(&[("JOB_RETRY_DELAYS_SECS", "0.5, 2")]))
+        else {
+            panic!()
+        };
+        assert_eq!(
+            worker.retry_delays,
+            [Duration::from_millis(500), Duration::from_secs(2)]
+        );
     }
 }

@@ -31,12 +31,21 @@ pub struct JwtAccessTokens {
 
 impl JwtAccessTokens {
     pub fn new(secret: &[u8], lifetime_secs: u64) -> Self {
-        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), lifetime_secs }
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            lifetime_secs,
+        }
     }
 }
 
 impl AccessTokens for JwtAccessTokens {
-    fn issue(&self, user: &User, session: Uuid, now: DateTime<Utc>) -> Result<String, IdentityError> {
+    fn issue(
+        &self,
+        user: &User,
+        session: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<String, IdentityError> {
         let claims = Claims {
             sub: user.id.as_uuid(),
             iss: ISSUER.to_owned(),
@@ -46,8 +55,9 @@ impl AccessTokens for JwtAccessTokens {
             role: user.role,
             sid: session,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| IdentityError::Infra(InfraError::Fault(format!("signing an access token: {e}"))))
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| {
+            IdentityError::Infra(InfraError::Fault(format!("signing an access token: {e}")))
+        })
     }
 
     fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, IdentityError> {
@@ -63,7 +73,11 @@ impl AccessTokens for JwtAccessTokens {
         if data.claims.exp <= now.timestamp() {
             return Err(IdentityError::Unauthenticated);
         }
-        Ok(AccessClaims { user: UserId::from_uuid(data.claims.sub), role: data.claims.role, session: data.claims.sid })
+        Ok(AccessClaims {
+            user: UserId::from_uuid(data.claims.sub),
+            role: data.claims.role,
+            session: data.claims.sid,
+        })
     }
 
     fn lifetime_secs(&self) -> u64 {
@@ -99,9 +113,21 @@ mod tests {
         let user = user();
         let session = Uuid::now_v7();
         let token = tokens.issue(&user, session, now).unwrap();
-        let claims = tokens.verify(&token, now + TimeDelta::seconds(899)).unwrap();
-        assert_eq!(claims, AccessClaims { user: user.id, role: Role::Admin, session });
-        assert_eq!(tokens.verify(&token, now + TimeDelta::seconds(900)), Err(IdentityError::Unauthenticated));
+        let claims = tokens
+            .verify(&token, now + TimeDelta::seconds(899))
+            .unwrap();
+        assert_eq!(
+            claims,
+            AccessClaims {
+                user: user.id,
+                role: Role::Admin,
+                session
+            }
+        );
+        assert_eq!(
+            tokens.verify(&token, now + TimeDelta::seconds(900)),
+            Err(IdentityError::Unauthenticated)
+        );
     }
 
     #[test]
@@ -110,12 +136,21 @@ mod tests {
         let theirs = JwtAccessTokens::new(b"another secret, another service!", 900);
         let now = Utc::now();
         let foreign = theirs.issue(&user(), Uuid::nil(), now).unwrap();
-        assert_eq!(ours.verify(&foreign, now), Err(IdentityError::Unauthenticated));
+        assert_eq!(
+            ours.verify(&foreign, now),
+            Err(IdentityError::Unauthenticated)
+        );
         // alg "none": header {"alg":"none","typ":"JWT"} with our claims and no signature.
         let token = ours.issue(&user(), Uuid::nil(), now).unwrap();
         let payload = token.split('.').nth(1).unwrap();
         let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
-        assert_eq!(ours.verify(&unsigned, now), Err(IdentityError::Unauthenticated));
-        assert_eq!(ours.verify("garbage", now), Err(IdentityError::Unauthenticated));
+        assert_eq!(
+            ours.verify(&unsigned, now),
+            Err(IdentityError::Unauthenticated)
+        );
+        assert_eq!(
+            ours.verify("garbage", now),
+            Err(IdentityError::Unauthenticated)
+        );
     }
 }

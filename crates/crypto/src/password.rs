@@ -18,7 +18,11 @@ pub struct HashingParams {
 
 impl HashingParams {
     /// OWASP's recommendation for argon2id: m = 19 MiB, t = 2, p = 1.
-    pub const OWASP: HashingParams = HashingParams { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 };
+    pub const OWASP: HashingParams = HashingParams {
+        memory_kib: 19 * 1024,
+        iterations: 2,
+        parallelism: 1,
+    };
 }
 
 /// Hashes with argon2id. Each hash takes ~20 ms of one core and 19 MiB, so hashes run on blocking threads (never
@@ -38,11 +42,24 @@ fn fault(error: impl std::fmt::Display) -> IdentityError {
 
 impl Argon2Hasher {
     pub fn new(params: HashingParams, max_concurrent: usize) -> Result<Self, IdentityError> {
-        let argon2_params =
-            Params::new(params.memory_kib, params.iterations, params.parallelism, None).map_err(fault)?;
+        let argon2_params = Params::new(
+            params.memory_kib,
+            params.iterations,
+            params.parallelism,
+            None,
+        )
+        .map_err(fault)?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params);
-        let decoy = argon2.hash_password(b"decoy password that no user has").map_err(fault)?.to_string();
-        Ok(Self { params, argon2, permits: Arc::new(Semaphore::new(max_concurrent.max(1))), decoy })
+        let decoy = argon2
+            .hash_password(b"decoy password that no user has")
+            .map_err(fault)?
+            .to_string();
+        Ok(Self {
+            params,
+            argon2,
+            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            decoy,
+        })
     }
 
     /// Runs `work` on a blocking thread once a permit is free.
@@ -52,16 +69,23 @@ impl Argon2Hasher {
     ) -> Result<T, IdentityError> {
         let _permit = self.permits.acquire().await.map_err(fault)?;
         let argon2 = self.argon2.clone();
-        tokio::task::spawn_blocking(move || work(argon2)).await.map_err(fault)
+        tokio::task::spawn_blocking(move || work(argon2))
+            .await
+            .map_err(fault)
     }
 
     /// True when `phc` was made with other parameters (or another algorithm) than today's.
     fn is_outdated(&self, phc: &str) -> bool {
         let mut parts = phc.split('$').skip(1);
-        let (Some(algorithm), Some(_version), Some(params)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(algorithm), Some(_version), Some(params)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
             return true;
         };
-        let expected = format!("m={},t={},p={}", self.params.memory_kib, self.params.iterations, self.params.parallelism);
+        let expected = format!(
+            "m={},t={},p={}",
+            self.params.memory_kib, self.params.iterations, self.params.parallelism
+        );
         algorithm != "argon2id" || params != expected
     }
 }
@@ -71,24 +95,50 @@ impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, IdentityError> {
         let password = password.expose().to_owned();
         let phc = self
-            .blocking(move |argon2| argon2.hash_password(password.as_bytes()).map(|h| h.to_string()))
+            .blocking(move |argon2| {
+                argon2
+                    .hash_password(password.as_bytes())
+                    .map(|h| h.to_string())
+            })
             .await?
             .map_err(fault)?;
         Ok(PasswordHash::new(phc))
     }
 
-    async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<PasswordCheck, IdentityError> {
+    async fn verify(
+        &self,
+        password: &Password,
+        hash: &PasswordHash,
+    ) -> Result<PasswordCheck, IdentityError> {
         let password = password.expose().to_owned();
         let phc = hash.as_str().to_owned();
         // The stored hash's own parameters are used, so older hashes still verify.
-        let matched = self.blocking(move |argon2| argon2.verify_password(password.as_bytes(), phc.as_str()).is_ok()).await?;
-        Ok(if matched { PasswordCheck::Match { outdated: self.is_outdated(hash.as_str()) } } else { PasswordCheck::Mismatch })
+        let matched = self
+            .blocking(move |argon2| {
+                argon2
+                    .verify_password(password.as_bytes(), phc.as_str())
+                    .is_ok()
+            })
+            .await?;
+        Ok(if matched {
+            PasswordCheck::Match {
+                outdated: self.is_outdated(hash.as_str()),
+            }
+        } else {
+            PasswordCheck::Mismatch
+        })
     }
 
     async fn waste_time(&self, password: &Password) {
         let password = password.expose().to_owned();
         let decoy = self.decoy.clone();
-        let _ = self.blocking(move |argon2| argon2.verify_password(password.as_bytes(), decoy.as_str()).is_ok()).await;
+        let _ = self
+            .blocking(move |argon2| {
+                argon2
+                    .verify_password(password.as_bytes(), decoy.as_str())
+                    .is_ok()
+            })
+            .await;
     }
 }
 
@@ -98,7 +148,11 @@ mod tests {
 
     use super::*;
 
-    const CHEAP: HashingParams = HashingParams { memory_kib: 64, iterations: 1, parallelism: 1 };
+    const CHEAP: HashingParams = HashingParams {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
 
     #[tokio::test(flavor = "multi_thread")]
     async fn hashes_verify_and_flag_older_parameters() {
@@ -106,13 +160,35 @@ mod tests {
         let password = Password::presented("correct horse battery staple");
         let hash = hasher.hash(&password).await.unwrap();
         assert!(hash.as_str().starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
-        assert_eq!(hasher.verify(&password, &hash).await.unwrap(), PasswordCheck::Match { outdated: false });
-        assert_eq!(hasher.verify(&Password::presented("wrong"), &hash).await.unwrap(), PasswordCheck::Mismatch);
-
-        let stronger = Argon2Hasher::new(HashingParams { memory_kib: 128, ..CHEAP }, 2).unwrap();
-        assert_eq!(stronger.verify(&password, &hash).await.unwrap(), PasswordCheck::Match { outdated: true });
         assert_eq!(
-            stronger.verify(&password, &PasswordHash::new("not a phc string".into())).await.unwrap(),
+            hasher.verify(&password, &hash).await.unwrap(),
+            PasswordCheck::Match { outdated: false }
+        );
+        assert_eq!(
+            hasher
+                .verify(&Password::presented("wrong"), &hash)
+                .await
+                .unwrap(),
+            PasswordCheck::Mismatch
+        );
+
+        let stronger = Argon2Hasher::new(
+            HashingParams {
+                memory_kib: 128,
+                ..CHEAP
+            },
+            2,
+        )
+        .unwrap();
+        assert_eq!(
+            stronger.verify(&password, &hash).await.unwrap(),
+            PasswordCheck::Match { outdated: true }
+        );
+        assert_eq!(
+            stronger
+                .verify(&password, &PasswordHash::new("not a phc string".into()))
+                .await
+                .unwrap(),
             PasswordCheck::Mismatch
         );
     }

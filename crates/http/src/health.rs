@@ -60,7 +60,11 @@ pub async fn ready(api: web::Data<Api>) -> Result<HttpResponse, ApiError> {
         (check.dependency(), state)
     });
     let results = futures_util::future::join_all(probes).await;
-    let down: Vec<&str> = results.iter().filter(|(_, state)| state.is_err()).map(|(name, _)| *name).collect();
+    let down: Vec<&str> = results
+        .iter()
+        .filter(|(_, state)| state.is_err())
+        .map(|(name, _)| *name)
+        .collect();
     let checks = results
         .into_iter()
         .map(|(name, state)| {
@@ -72,13 +76,20 @@ pub async fn ready(api: web::Data<Api>) -> Result<HttpResponse, ApiError> {
         })
         .collect();
     if down.is_empty() {
-        return Ok(HttpResponse::Ok().json(Readiness { status: "ready", checks }));
+        return Ok(HttpResponse::Ok().json(Readiness {
+            status: "ready",
+            checks,
+        }));
     }
     let verb = if down.len() == 1 { "is" } else { "are" };
-    Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The service is temporarily unavailable")
-        .with_detail(format!("{} {verb} down", down.join(" and ")))
-        .with_retry_after(5)
-        .with_checks(checks))
+    Err(ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "The service is temporarily unavailable",
+    )
+    .with_detail(format!("{} {verb} down", down.join(" and ")))
+    .with_retry_after(5)
+    .with_checks(checks))
 }
 
 /// Prometheus metrics: request counts and latency histograms per route, database pool and outbox gauges.
@@ -90,7 +101,10 @@ pub async fn ready(api: web::Data<Api>) -> Result<HttpResponse, ApiError> {
 )]
 #[get("/metrics")]
 pub async fn metrics(api: web::Data<Api>, metrics: web::Data<Metrics>) -> HttpResponse {
-    let gauges = futures_util::future::join_all(api.health_checks.iter().map(|check| check.gauges())).await;
+    let gauges =
+        futures_util::future::join_all(api.health_checks.iter().map(|check| check.gauges())).await;
     let gauges: Vec<_> = gauges.into_iter().flatten().collect();
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics.render(&gauges))
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render(&gauges))
 }

@@ -23,12 +23,15 @@ fn accepted_request_id(value: &HeaderValue) -> Option<String> {
     let value = value.to_str().ok()?;
     let sane = !value.is_empty()
         && value.len() <= 128
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
     sane.then(|| value.to_owned())
 }
 
 /// Headers of a framework error worth keeping when its body is replaced by a problem.
-const KEPT_HEADERS: [HeaderName; 3] = [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE];
+const KEPT_HEADERS: [HeaderName; 3] =
+    [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE];
 
 pub(crate) async fn observe(
     req: ServiceRequest,
@@ -45,7 +48,11 @@ pub(crate) async fn observe(
     let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %req.path());
     let started = Instant::now();
 
-    let response = next.call(req).instrument(span.clone()).await?.map_into_boxed_body();
+    let response = next
+        .call(req)
+        .instrument(span.clone())
+        .await?
+        .map_into_boxed_body();
     let mut response = problem_for_framework_errors(response);
 
     if let Ok(value) = HeaderValue::from_str(&request_id) {
@@ -53,7 +60,10 @@ pub(crate) async fn observe(
     }
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
     if let Some(metrics) = metrics {
         metrics.observe(&method, &route, status, elapsed.as_secs_f64());
     }
@@ -95,12 +105,16 @@ mod tests {
     #[test]
     fn accepts_only_sane_request_ids() {
         let ok = HeaderValue::from_static("7f1c2b0e-req_42.a:b");
-        assert_eq!(accepted_request_id(&ok), Some("7f1c2b0e-req_42.a:b".to_owned()));
+        assert_eq!(
+            accepted_request_id(&ok),
+            Some("7f1c2b0e-req_42.a:b".to_owned())
+        );
         for bad in ["", "has space", "semi;colon", "quote\"d"] {
             let value = HeaderValue::from_str(bad).unwrap_or(HeaderValue::from_static("x y"));
             assert_eq!(accepted_request_id(&value), None, "{bad:?}");
         }
-        let long = HeaderValue::from_str(&"a".repeat(129)).unwrap_or(HeaderValue::from_static("x y"));
+        let long =
+            HeaderValue::from_str(&"a".repeat(129)).unwrap_or(HeaderValue::from_static("x y"));
         assert_eq!(accepted_request_id(&long), None);
     }
 }

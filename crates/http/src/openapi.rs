@@ -1,9 +1,10 @@
 //! The OpenAPI 3.1 document: the contract the mobile clients are generated from.
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
-use crate::health;
 use crate::problem::{FieldError, Problem};
+use crate::{health, identity};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,11 +15,39 @@ use crate::problem::{FieldError, Problem};
                        with an opaque `next_cursor`.",
         version = env!("CARGO_PKG_VERSION"),
     ),
-    paths(health::live, health::ready, health::metrics),
+    paths(
+        health::live, health::ready, health::metrics,
+        identity::sign_up, identity::verify_email, identity::resend_verification, identity::log_in, identity::refresh,
+        identity::log_out, identity::request_password_reset, identity::confirm_password_reset,
+        identity::change_password, identity::me, identity::update_me, identity::delete_me, identity::health_profile,
+        identity::replace_health,
+    ),
     components(schemas(Problem, FieldError)),
-    tags((name = "operations", description = "Health probes and metrics for operators"))
+    modifiers(&BearerAuth),
+    tags(
+        (name = "operations", description = "Health probes and metrics for operators"),
+        (name = "identity", description = "Accounts, sessions, the profile and the health profile"),
+    )
 )]
 pub struct ApiDoc;
+
+/// Declares the `bearer` security scheme the authenticated routes refer to.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The document as served at `/api-docs/openapi.json`.
 pub fn document() -> utoipa::openapi::OpenApi {

@@ -4,6 +4,7 @@ use actix_web::body::BoxBody;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use diningcoach_identity::IdentityError;
 use diningcoach_kernel::{InfraError, KernelError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -49,7 +50,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -61,13 +65,21 @@ pub struct ApiError {
     title: &'static str,
     detail: Option<String>,
     errors: Vec<FieldError>,
-    retry_after_secs: Option<u64>,
+    headers: Vec<(header::HeaderName, String)>,
     checks: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, slug: &'static str, title: &'static str) -> Self {
-        Self { status, slug, title, detail: None, errors: Vec::new(), retry_after_secs: None, checks: None }
+        Self {
+            status,
+            slug,
+            title,
+            detail: None,
+            errors: Vec::new(),
+            headers: Vec::new(),
+            checks: None,
+        }
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
@@ -76,11 +88,24 @@ impl ApiError {
     }
 
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after_secs = Some(seconds);
+        self.headers
+            .push((header::RETRY_AFTER, seconds.to_string()));
         self
     }
 
-    pub(crate) fn with_checks(mut self, checks: serde_json::Map<String, serde_json::Value>) -> Self {
+    /// Tells the client how to authenticate (RFC 6750), on 401 answers.
+    pub fn with_bearer_challenge(mut self) -> Self {
+        self.headers.push((
+            header::WWW_AUTHENTICATE,
+            "Bearer realm=\"diningcoach\"".to_owned(),
+        ));
+        self
+    }
+
+    pub(crate) fn with_checks(
+        mut self,
+        checks: serde_json::Map<String, serde_json::Value>,
+    ) -> Self {
         self.checks = Some(checks);
         self
     }
@@ -90,14 +115,23 @@ impl ApiError {
             1 => "1 field is invalid".to_owned(),
             n => format!("{n} fields are invalid"),
         };
-        let mut error = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "The request has invalid fields")
-            .with_detail(detail);
+        let mut error = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "The request has invalid fields",
+        )
+        .with_detail(detail);
         error.errors = errors;
         error
     }
 
     pub fn malformed(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "malformed-request", "The request could not be read").with_detail(detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-request",
+            "The request could not be read",
+        )
+        .with_detail(detail)
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
@@ -105,16 +139,24 @@ impl ApiError {
     }
 
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The service is temporarily unavailable")
-            .with_detail(detail)
-            .with_retry_after(5)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "The service is temporarily unavailable",
+        )
+        .with_detail(detail)
+        .with_retry_after(5)
     }
 
     /// An unexpected failure. The cause is logged (with the request id, by the request's span) and never sent.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(cause = %cause, "request failed");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side")
-            .with_detail("The error has been logged; please try again later.")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Something went wrong on our side",
+        )
+        .with_detail("The error has been logged; please try again later.")
     }
 
     /// A problem for a status that the framework produced with no detail of ours.
@@ -171,8 +213,8 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse<BoxBody> {
         let mut response = HttpResponse::build(self.status);
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
-        if let Some(seconds) = self.retry_after_secs {
-            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        for (name, value) in &self.headers {
+            response.insert_header((name.clone(), value.clone()));
         }
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
         response.body(body)
@@ -191,12 +233,77 @@ impl From<KernelError> for ApiError {
     }
 }
 
+impl From<IdentityError> for ApiError {
+    fn from(error: IdentityError) -> Self {
+        use StatusCode as S;
+        let detail = error.to_string();
+        match error {
+            IdentityError::Invalid(issues) => {
+                return ApiError::validation(
+                    issues
+                        .into_iter()
+                        .map(|i| FieldError::new(i.field, i.message))
+                        .collect(),
+                );
+            }
+            IdentityError::EmailTaken => ApiError::new(
+                S::CONFLICT,
+                "email-taken",
+                "The email is already registered",
+            ),
+            IdentityError::InvalidCredentials => ApiError::new(
+                S::UNAUTHORIZED,
+                "invalid-credentials",
+                "Wrong email or password",
+            ),
+            IdentityError::TooManyAttempts { retry_after_secs } => ApiError::new(
+                S::TOO_MANY_REQUESTS,
+                "too-many-login-attempts",
+                "Too many failed logins",
+            )
+            .with_retry_after(retry_after_secs),
+            IdentityError::InvalidLinkToken => ApiError::new(
+                S::BAD_REQUEST,
+                "invalid-link-token",
+                "The link is invalid, already used or expired",
+            ),
+            IdentityError::SessionEnded => {
+                ApiError::new(S::UNAUTHORIZED, "session-ended", "The session has ended")
+            }
+            IdentityError::RefreshTokenReused => ApiError::new(
+                S::UNAUTHORIZED,
+                "refresh-token-reused",
+                "The refresh token was already used",
+            ),
+            IdentityError::Unauthenticated => ApiError::new(
+                S::UNAUTHORIZED,
+                "unauthenticated",
+                "Authentication is required",
+            )
+            .with_bearer_challenge(),
+            IdentityError::WrongPassword => {
+                ApiError::new(S::FORBIDDEN, "wrong-password", "The password is wrong")
+            }
+            IdentityError::UserNotFound => ApiError::not_found("The account does not exist"),
+            IdentityError::VersionMismatch { .. } => ApiError::new(
+                S::PRECONDITION_FAILED,
+                "version-mismatch",
+                "The resource has changed",
+            ),
+            IdentityError::Infra(error) => return ApiError::from(error),
+        }
+        .with_detail(detail)
+    }
+}
+
 impl From<InfraError> for ApiError {
     fn from(error: InfraError) -> Self {
         match error {
             InfraError::Unavailable { dependency, reason } => {
                 tracing::warn!(dependency, %reason, "dependency unavailable");
-                ApiError::unavailable("A service we depend on is briefly unavailable; please retry shortly.")
+                ApiError::unavailable(
+                    "A service we depend on is briefly unavailable; please retry shortly.",
+                )
             }
             InfraError::Fault(cause) => ApiError::internal(&cause),
         }
@@ -211,7 +318,13 @@ mod tests {
 
     async fn body(error: ApiError) -> serde_json::Value {
         let response = error.error_response();
-        assert_eq!(response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()), Some(PROBLEM_JSON));
+        assert_eq!(
+            response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+            Some(PROBLEM_JSON)
+        );
         let bytes = to_bytes(response.into_body()).await.unwrap_or_default();
         serde_json::from_slice(&bytes).unwrap_or_default()
     }
@@ -226,16 +339,28 @@ mod tests {
 
     #[actix_web::test]
     async fn an_internal_error_hides_its_cause() {
-        let json = body(ApiError::from(InfraError::Fault("relation \"users\" does not exist".into()))).await;
+        let json = body(ApiError::from(InfraError::Fault(
+            "relation \"users\" does not exist".into(),
+        )))
+        .await;
         assert_eq!(json["status"], 500);
         assert!(!json.to_string().contains("users"));
     }
 
     #[actix_web::test]
     async fn an_outage_is_a_503_with_retry_after() {
-        let error = ApiError::from(InfraError::Unavailable { dependency: "postgresql", reason: "timeout".into() });
+        let error = ApiError::from(InfraError::Unavailable {
+            dependency: "postgresql",
+            reason: "timeout".into(),
+        });
         let response = error.error_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(response.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("5"));
+        assert_eq!(
+            response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some("5")
+        );
     }
 }

@@ -7,16 +7,18 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpServer, web};
+use diningcoach_identity::IdentityService;
 use diningcoach_kernel::health::HealthCheck;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::observe::observe;
 use crate::problem::{ApiError, FieldError};
-use crate::{Metrics, health, openapi};
+use crate::{Metrics, health, identity, openapi};
 
 /// What the handlers need: the domain services (one field per domain as they arrive) and the dependencies the
 /// health probes check.
 pub struct Api {
+    pub identity: Arc<IdentityService>,
     pub health_checks: Vec<Arc<dyn HealthCheck>>,
 }
 
@@ -33,13 +35,18 @@ pub struct HttpSettings {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { json_limit: 64 * 1024, workers: 2, shutdown_timeout: Duration::from_secs(30) }
+        Self {
+            json_limit: 64 * 1024,
+            workers: 2,
+            shutdown_timeout: Duration::from_secs(30),
+        }
     }
 }
 
 fn json_error(error: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let api_error = match &error {
-        JsonPayloadError::OverflowKnownLength { limit, .. } | JsonPayloadError::Overflow { limit } => {
+        JsonPayloadError::OverflowKnownLength { limit, .. }
+        | JsonPayloadError::Overflow { limit } => {
             ApiError::from_status(actix_web::http::StatusCode::PAYLOAD_TOO_LARGE)
                 .with_detail(format!("The body may be at most {limit} bytes"))
         }
@@ -66,7 +73,11 @@ fn path_error(error: PathError, _req: &HttpRequest) -> actix_web::Error {
 }
 
 async fn no_route(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found(format!("No route for {} {}", req.method(), req.path())))
+    Err(ApiError::not_found(format!(
+        "No route for {} {}",
+        req.method(),
+        req.path()
+    )))
 }
 
 /// Registers every route, extractor configuration and shared state; used by the server and by tests alike.
@@ -79,14 +90,35 @@ pub fn configure(
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(api)
             .app_data(metrics)
-            .app_data(web::JsonConfig::default().limit(json_limit).error_handler(json_error))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(json_limit)
+                    .error_handler(json_error),
+            )
             .app_data(web::PayloadConfig::default().limit(json_limit))
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
             .service(health::live)
             .service(health::ready)
             .service(health::metrics)
-            .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", openapi::document()))
+            .service(identity::sign_up)
+            .service(identity::verify_email)
+            .service(identity::resend_verification)
+            .service(identity::log_in)
+            .service(identity::refresh)
+            .service(identity::log_out)
+            .service(identity::request_password_reset)
+            .service(identity::confirm_password_reset)
+            .service(identity::change_password)
+            .service(identity::me)
+            .service(identity::update_me)
+            .service(identity::delete_me)
+            .service(identity::health_profile)
+            .service(identity::replace_health)
+            .service(
+                SwaggerUi::new("/swagger-ui/{_:.*}")
+                    .url("/api-docs/openapi.json", openapi::document()),
+            )
             .default_service(web::to(no_route));
     }
 }
@@ -105,7 +137,9 @@ pub fn app(
         InitError = (),
     > + use<>,
 > {
-    App::new().wrap(from_fn(observe)).configure(configure(api, metrics, settings))
+    App::new()
+        .wrap(from_fn(observe))
+        .configure(configure(api, metrics, settings))
 }
 
 /// Serves the API on `listener` until SIGTERM/SIGINT, then lets in-flight requests finish.
@@ -114,9 +148,9 @@ pub async fn serve(listener: TcpListener, api: Api, settings: HttpSettings) -> s
     let metrics = web::Data::new(Metrics::default());
     let app_settings = settings.clone();
     HttpServer::new(move || app(api.clone(), metrics.clone(), &app_settings))
-    .workers(settings.workers)
-    .shutdown_timeout(settings.shutdown_timeout.as_secs())
-    .listen(listener)?
-    .run()
-    .await
+        .workers(settings.workers)
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        .listen(listener)?
+        .run()
+        .await
 }

@@ -43,11 +43,16 @@ pub enum IdentityError {
 
 impl IdentityError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        IdentityError::Invalid(vec![FieldIssue { field: field.into(), message: message.into() }])
+        IdentityError::Invalid(vec![FieldIssue {
+            field: field.into(),
+            message: message.into(),
+        }])
     }
 
     /// Merges validation failures so that a client learns about every bad field at once.
-    pub fn collect(results: impl IntoIterator<Item = Result<(), IdentityError>>) -> Result<(), IdentityError> {
+    pub fn collect(
+        results: impl IntoIterator<Item = Result<(), IdentityError>>,
+    ) -> Result<(), IdentityError> {
         let mut issues = Vec::new();
         for result in results {
             match result {
@@ -56,7 +61,11 @@ impl IdentityError {
                 Err(other) => return Err(other),
             }
         }
-        if issues.is_empty() { Ok(()) } else { Err(IdentityError::Invalid(issues)) }
+        if issues.is_empty() {
+            Ok(())
+        } else {
+            Err(IdentityError::Invalid(issues))
+        }
     }
 }
 

@@ -73,7 +73,10 @@ pub const MAX_NOTES_CHARS: usize = 2000;
 
 impl HealthProfileInput {
     /// Normalises (trims, lower-cases, removes duplicates keeping the first) and validates against the vocabulary.
-    pub fn validate(self, vocabulary: &dyn HealthVocabulary) -> Result<ValidHealthProfile, IdentityError> {
+    pub fn validate(
+        self,
+        vocabulary: &dyn HealthVocabulary,
+    ) -> Result<ValidHealthProfile, IdentityError> {
         fn normalise(codes: Vec<String>) -> Vec<String> {
             let mut seen = Vec::with_capacity(codes.len());
             for code in codes {
@@ -91,32 +94,60 @@ impl HealthProfileInput {
         for (index, diet) in self.diets.into_iter().enumerate() {
             let code = diet.code.trim().to_lowercase();
             if diets.iter().any(|d| d.code == code) {
-                issues.push(IdentityError::invalid(format!("diets[{index}].code"), format!("{code} is listed twice")));
+                issues.push(IdentityError::invalid(
+                    format!("diets[{index}].code"),
+                    format!("{code} is listed twice"),
+                ));
                 continue;
             }
-            diets.push(DietChoice { code, params: diet.params });
+            diets.push(DietChoice {
+                code,
+                params: diet.params,
+            });
         }
-        let notes = self.notes.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+        let notes = self
+            .notes
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty());
         let mut body = BodyMetrics::default();
         let checks = [
-            self.height_cm.map(BodyMetrics::check_height).transpose().map(|h| body.height_cm = h),
-            self.weight_kg.map(BodyMetrics::check_weight).transpose().map(|w| body.weight_kg = w),
+            self.height_cm
+                .map(BodyMetrics::check_height)
+                .transpose()
+                .map(|h| body.height_cm = h),
+            self.weight_kg
+                .map(BodyMetrics::check_weight)
+                .transpose()
+                .map(|w| body.weight_kg = w),
             match &notes {
-                Some(n) if n.chars().count() > MAX_NOTES_CHARS => {
-                    Err(IdentityError::invalid("notes", "must be at most 2000 characters"))
-                }
+                Some(n) if n.chars().count() > MAX_NOTES_CHARS => Err(IdentityError::invalid(
+                    "notes",
+                    "must be at most 2000 characters",
+                )),
                 _ => Ok(()),
             },
-            vocabulary.check(&conditions, &diets, &allergens).map_err(|errors| {
-                IdentityError::Invalid(
-                    errors
-                        .into_iter()
-                        .map(|e| crate::error::FieldIssue { field: e.field, message: e.message })
-                        .collect(),
-                )
-            }),
+            vocabulary
+                .check(&conditions, &diets, &allergens)
+                .map_err(|errors| {
+                    IdentityError::Invalid(
+                        errors
+                            .into_iter()
+                            .map(|e| crate::error::FieldIssue {
+                                field: e.field,
+                                message: e.message,
+                            })
+                            .collect(),
+                    )
+                }),
         ];
         IdentityError::collect(checks.into_iter().chain(issues.into_iter().map(Err)))?;
-        Ok(ValidHealthProfile { conditions, diets, allergens, pregnant: self.pregnant, body, notes })
+        Ok(ValidHealthProfile {
+            conditions,
+            diets,
+            allergens,
+            pregnant: self.pregnant,
+            body,
+            notes,
+        })
     }
 }

@@ -10,21 +10,25 @@ mod model;
 pub mod ports;
 mod service;
 mod token;
+mod vocabulary;
 
 #[cfg(test)]
 mod service_tests;
 
-pub use error::IdentityError;
 pub use error::FieldIssue;
+pub use error::IdentityError;
+#[cfg(any(test, feature = "mock"))]
+pub use health::MockHealthVocabulary;
 pub use health::{
-    DietChoice, HealthProfile, HealthProfileInput, HealthVocabulary, HealthVocabularyError, ValidHealthProfile,
+    DietChoice, HealthProfile, HealthProfileInput, HealthVocabulary, HealthVocabularyError,
+    ValidHealthProfile,
 };
 pub use model::{
-    ActivityLevel, BodyMetrics, Credentials, Nickname, Password, PasswordHash, Patch, Profile, ProfilePatch, Role,
-    Sex, User, UserId, UserSummary,
+    ActivityLevel, BodyMetrics, Credentials, Nickname, Password, PasswordHash, Patch, Profile,
+    ProfilePatch, Role, Sex, User, UserId, UserSummary,
 };
 pub use service::{
-    IdentityPorts, IdentityService, IdentitySettings, LoginOutcome, Principal, ProfilePatchInput, Registration,
-    SessionTokens,
+    IdentityPorts, IdentityService, IdentitySettings, LoginOutcome, Principal, ProfilePatchInput,
+    Registration, SessionTokens,
 };
 pub use token::{EmailTokenPurpose, OpaqueToken, TokenHash};

@@ -21,10 +21,16 @@ impl Nickname {
         let trimmed = raw.trim();
         let length = trimmed.chars().count();
         if !(2..=30).contains(&length) {
-            return Err(IdentityError::invalid("nickname", "must be 2 to 30 characters"));
+            return Err(IdentityError::invalid(
+                "nickname",
+                "must be 2 to 30 characters",
+            ));
         }
         if trimmed.chars().any(char::is_control) {
-            return Err(IdentityError::invalid("nickname", "must not contain control characters"));
+            return Err(IdentityError::invalid(
+                "nickname",
+                "must not contain control characters",
+            ));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -60,10 +66,16 @@ impl Password {
     pub fn new(raw: &str, field: &'static str, context: &[&str]) -> Result<Self, IdentityError> {
         let length = raw.chars().count();
         if length < Self::MIN_CHARS {
-            return Err(IdentityError::invalid(field, "must be at least 8 characters"));
+            return Err(IdentityError::invalid(
+                field,
+                "must be at least 8 characters",
+            ));
         }
         if length > Self::MAX_CHARS {
-            return Err(IdentityError::invalid(field, "must be at most 128 characters"));
+            return Err(IdentityError::invalid(
+                field,
+                "must be at most 128 characters",
+            ));
         }
         let estimate = zxcvbn::zxcvbn(raw, context);
         if u8::from(estimate.score()) < 2 {
@@ -72,7 +84,10 @@ impl Password {
                 .and_then(|f| f.warning().map(|w| w.to_string()))
                 .filter(|w| !w.is_empty())
                 .unwrap_or_else(|| "it is too easy to guess".to_owned());
-            return Err(IdentityError::invalid(field, format!("is too easy to guess: {hint}")));
+            return Err(IdentityError::invalid(
+                field,
+                format!("is too easy to guess: {hint}"),
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -180,7 +195,10 @@ impl BodyMetrics {
         if height_cm.is_finite() && (40.0..=272.0).contains(&height_cm) {
             Ok(height_cm)
         } else {
-            Err(IdentityError::invalid("height_cm", "must be between 40 and 272"))
+            Err(IdentityError::invalid(
+                "height_cm",
+                "must be between 40 and 272",
+            ))
         }
     }
 
@@ -188,7 +206,10 @@ impl BodyMetrics {
         if weight_kg.is_finite() && (2.0..=650.0).contains(&weight_kg) {
             Ok(weight_kg)
         } else {
-            Err(IdentityError::invalid("weight_kg", "must be between 2 and 650"))
+            Err(IdentityError::invalid(
+                "weight_kg",
+                "must be between 2 and 650",
+            ))
         }
     }
 }
@@ -273,14 +294,24 @@ mod tests {
             ("correct horse battery staple", false),
             ("Tz8#mVq2!pLr", false),
         ] {
-            assert_eq!(Password::new(raw, "password", &context).is_err(), refused, "{raw}");
+            assert_eq!(
+                Password::new(raw, "password", &context).is_err(),
+                refused,
+                "{raw}"
+            );
         }
-        assert!(Password::new(&"x7Rq!".repeat(26), "password", &context).is_err(), "over 128 characters");
+        assert!(
+            Password::new(&"x7Rq!".repeat(26), "password", &context).is_err(),
+            "over 128 characters"
+        );
     }
 
     #[test]
     fn nicknames_are_trimmed_and_bounded() {
-        assert_eq!(Nickname::parse("  Ann  ").map(|n| n.as_str().to_owned()), Ok("Ann".to_owned()));
+        assert_eq!(
+            Nickname::parse("  Ann  ").map(|n| n.as_str().to_owned()),
+            Ok("Ann".to_owned())
+        );
         assert!(Nickname::parse("A").is_err());
         assert!(Nickname::parse(&"a".repeat(31)).is_err());
         assert!(Nickname::parse("An\u{0007}n").is_err());

@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use crate::health::ValidHealthProfile;
 use crate::{
-    Credentials, EmailTokenPurpose, HealthProfile, IdentityError, Nickname, Password, PasswordHash, Profile,
-    ProfilePatch, Role, TokenHash, User, UserId,
+    Credentials, EmailTokenPurpose, HealthProfile, IdentityError, Nickname, Password, PasswordHash,
+    Profile, ProfilePatch, Role, TokenHash, User, UserId,
 };
 
 /// A new account, ready to store.
@@ -64,9 +64,16 @@ pub enum Rotation {
 pub trait UserRepository: Send + Sync {
     /// Stores the user, an empty profile and health profile, the verification token and its mail, atomically.
     /// `EmailTaken` when the address is already registered.
-    async fn register(&self, user: &NewUser, verification: Option<NewEmailToken>) -> Result<User, IdentityError>;
+    async fn register(
+        &self,
+        user: &NewUser,
+        verification: Option<NewEmailToken>,
+    ) -> Result<User, IdentityError>;
 
-    async fn credentials_by_email(&self, email: &Email) -> Result<Option<Credentials>, IdentityError>;
+    async fn credentials_by_email(
+        &self,
+        email: &Email,
+    ) -> Result<Option<Credentials>, IdentityError>;
 
     async fn credentials(&self, user: UserId) -> Result<Option<Credentials>, IdentityError>;
 
@@ -74,7 +81,11 @@ pub trait UserRepository: Send + Sync {
     async fn issue_email_token(&self, token: &NewEmailToken) -> Result<(), IdentityError>;
 
     /// Uses a verification token and marks the address verified. `None` when the token is unknown, used or expired.
-    async fn verify_email(&self, token: &TokenHash, now: DateTime<Utc>) -> Result<Option<UserId>, IdentityError>;
+    async fn verify_email(
+        &self,
+        token: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<UserId>, IdentityError>;
 
     /// Uses a reset token, sets the password and revokes every refresh token of the user, atomically.
     async fn reset_password(
@@ -85,7 +96,11 @@ pub trait UserRepository: Send + Sync {
     ) -> Result<Option<UserId>, IdentityError>;
 
     /// Replaces the password hash (a change of password, or a re-hash with current parameters).
-    async fn set_password_hash(&self, user: UserId, hash: &PasswordHash) -> Result<(), IdentityError>;
+    async fn set_password_hash(
+        &self,
+        user: UserId,
+        hash: &PasswordHash,
+    ) -> Result<(), IdentityError>;
 
     /// Records a failed login and returns the failures within the window ending now, oldest first.
     async fn record_failed_login(
@@ -95,8 +110,11 @@ pub trait UserRepository: Send + Sync {
         window_start: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, IdentityError>;
 
-    async fn failed_logins_since(&self, user: UserId, since: DateTime<Utc>)
-    -> Result<Vec<DateTime<Utc>>, IdentityError>;
+    async fn failed_logins_since(
+        &self,
+        user: UserId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, IdentityError>;
 
     async fn clear_failed_logins(&self, user: UserId) -> Result<(), IdentityError>;
 
@@ -121,10 +139,19 @@ pub trait SessionRepository: Send + Sync {
     ) -> Result<Rotation, IdentityError>;
 
     /// Revokes the family of `token` (logout). Unknown tokens are ignored: logging out twice is not an error.
-    async fn revoke_family(&self, token: &TokenHash, now: DateTime<Utc>) -> Result<(), IdentityError>;
+    async fn revoke_family(
+        &self,
+        token: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<(), IdentityError>;
 
     /// Revokes every session of the user but `keep` (the session that changed the password).
-    async fn revoke_all(&self, user: UserId, keep: Option<Uuid>, now: DateTime<Utc>) -> Result<(), IdentityError>;
+    async fn revoke_all(
+        &self,
+        user: UserId,
+        keep: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<(), IdentityError>;
 }
 
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
@@ -132,7 +159,11 @@ pub trait SessionRepository: Send + Sync {
 pub trait ProfileRepository: Send + Sync {
     async fn profile(&self, user: UserId) -> Result<Option<Profile>, IdentityError>;
 
-    async fn update_profile(&self, user: UserId, patch: &ProfilePatch) -> Result<Option<Profile>, IdentityError>;
+    async fn update_profile(
+        &self,
+        user: UserId,
+        patch: &ProfilePatch,
+    ) -> Result<Option<Profile>, IdentityError>;
 
     async fn health(&self, user: UserId) -> Result<Option<HealthProfile>, IdentityError>;
 
@@ -151,7 +182,9 @@ pub trait ProfileRepository: Send + Sync {
 pub enum PasswordCheck {
     Mismatch,
     /// It matched; `outdated` when the hash uses weaker parameters than today's and should be replaced.
-    Match { outdated: bool },
+    Match {
+        outdated: bool,
+    },
 }
 
 /// Password hashing. Hashing is slow on purpose: implementations run it off the async executor and bound how many
@@ -161,7 +194,11 @@ pub enum PasswordCheck {
 pub trait PasswordHasher: Send + Sync {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, IdentityError>;
 
-    async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<PasswordCheck, IdentityError>;
+    async fn verify(
+        &self,
+        password: &Password,
+        hash: &PasswordHash,
+    ) -> Result<PasswordCheck, IdentityError>;
 
     /// Spends the time of a verification without a real hash, so that a login for an unknown email takes as long
     /// as one with a wrong password.
@@ -180,7 +217,12 @@ pub struct AccessClaims {
 /// Signs and checks short-lived access tokens (JWT).
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 pub trait AccessTokens: Send + Sync {
-    fn issue(&self, user: &User, session: Uuid, now: DateTime<Utc>) -> Result<String, IdentityError>;
+    fn issue(
+        &self,
+        user: &User,
+        session: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<String, IdentityError>;
 
     /// `Unauthenticated` for anything but a valid, unexpired token of ours.
     fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, IdentityError>;

@@ -6,12 +6,12 @@ use uuid::Uuid;
 
 use crate::health::HealthProfileInput;
 use crate::ports::{
-    AccessTokens, NewEmailToken, NewRefreshToken, NewUser, PasswordCheck, PasswordHasher, ProfileRepository,
-    Randomness, Rotation, SessionRepository, UserRepository,
+    AccessTokens, NewEmailToken, NewRefreshToken, NewUser, PasswordCheck, PasswordHasher,
+    ProfileRepository, Randomness, Rotation, SessionRepository, UserRepository,
 };
 use crate::{
-    ActivityLevel, BodyMetrics, EmailTokenPurpose, HealthProfile, HealthVocabulary, IdentityError, Nickname,
-    OpaqueToken, Password, Patch, Profile, ProfilePatch, Role, Sex, User, UserId,
+    ActivityLevel, BodyMetrics, EmailTokenPurpose, HealthProfile, HealthVocabulary, IdentityError,
+    Nickname, OpaqueToken, Password, Patch, Profile, ProfilePatch, Role, Sex, User, UserId,
 };
 
 /// Lifetimes and limits of the identity rules.
@@ -126,11 +126,19 @@ impl IdentityService {
     }
 
     fn link(&self, path: &str, token: &OpaqueToken) -> String {
-        format!("{}/{path}?token={}", self.settings.app_base_url, token.expose())
+        format!(
+            "{}/{path}?token={}",
+            self.settings.app_base_url,
+            token.expose()
+        )
     }
 
     /// A token for a mailed link, with the mail job that carries it.
-    fn email_token(&self, user: &User, purpose: EmailTokenPurpose) -> Result<NewEmailToken, IdentityError> {
+    fn email_token(
+        &self,
+        user: &User,
+        purpose: EmailTokenPurpose,
+    ) -> Result<NewEmailToken, IdentityError> {
         let now = self.now();
         let token = self.new_token();
         let (template, ttl) = match purpose {
@@ -149,16 +157,33 @@ impl IdentityService {
                 self.settings.reset_ttl,
             ),
         };
-        let mail = Job::new(&OutgoingEmail { to: user.email.clone(), template }, now)
-            .map_err(|e| IdentityError::Infra(diningcoach_kernel::InfraError::Fault(e.to_string())))?;
-        Ok(NewEmailToken { user: user.id, purpose, hash: token.hash(), expires_at: now + ttl, mail })
+        let mail = Job::new(
+            &OutgoingEmail {
+                to: user.email.clone(),
+                template,
+            },
+            now,
+        )
+        .map_err(|e| IdentityError::Infra(diningcoach_kernel::InfraError::Fault(e.to_string())))?;
+        Ok(NewEmailToken {
+            user: user.id,
+            purpose,
+            hash: token.hash(),
+            expires_at: now + ttl,
+            mail,
+        })
     }
 
     /// Parses the sign-up fields, reporting every bad one at once.
-    fn parse_registration(registration: &Registration) -> Result<(Email, Nickname, Password), IdentityError> {
+    fn parse_registration(
+        registration: &Registration,
+    ) -> Result<(Email, Nickname, Password), IdentityError> {
         let email = Email::parse(&registration.email).map_err(IdentityError::from);
         let nickname = Nickname::parse(&registration.nickname);
-        let mut context = vec![registration.nickname.trim().to_owned(), registration.email.trim().to_owned()];
+        let mut context = vec![
+            registration.nickname.trim().to_owned(),
+            registration.email.trim().to_owned(),
+        ];
         if let Some((local, _)) = registration.email.trim().split_once('@') {
             context.push(local.to_owned());
         }
@@ -176,7 +201,11 @@ impl IdentityService {
         }
     }
 
-    async fn create_user(&self, registration: &Registration, role: Role) -> Result<User, IdentityError> {
+    async fn create_user(
+        &self,
+        registration: &Registration,
+        role: Role,
+    ) -> Result<User, IdentityError> {
         let (email, nickname, password) = Self::parse_registration(registration)?;
         let password_hash = self.ports.hasher.hash(&password).await?;
         let new_user = NewUser {
@@ -241,8 +270,11 @@ impl IdentityService {
             return Ok(());
         }
         // The account opens again when enough failures have left the window.
-        let reopening = failures[failures.len() - self.settings.lockout_threshold] + self.settings.lockout_window;
-        let retry_after_secs = u64::try_from((reopening - now).num_seconds()).unwrap_or(0).max(1);
+        let reopening = failures[failures.len() - self.settings.lockout_threshold]
+            + self.settings.lockout_window;
+        let retry_after_secs = u64::try_from((reopening - now).num_seconds())
+            .unwrap_or(0)
+            .max(1);
         Err(IdentityError::TooManyAttempts { retry_after_secs })
     }
 
@@ -261,16 +293,34 @@ impl IdentityService {
         let user = credentials.user;
         let now = self.now();
         let window_start = now - self.settings.lockout_window;
-        self.lockout(&self.ports.users.failed_logins_since(user.id, window_start).await?, now)?;
-        match self.ports.hasher.verify(&password, &credentials.password_hash).await? {
+        self.lockout(
+            &self
+                .ports
+                .users
+                .failed_logins_since(user.id, window_start)
+                .await?,
+            now,
+        )?;
+        match self
+            .ports
+            .hasher
+            .verify(&password, &credentials.password_hash)
+            .await?
+        {
             PasswordCheck::Mismatch => {
-                self.ports.users.record_failed_login(user.id, now, window_start).await?;
+                self.ports
+                    .users
+                    .record_failed_login(user.id, now, window_start)
+                    .await?;
                 Err(IdentityError::InvalidCredentials)
             }
             PasswordCheck::Match { outdated } => {
                 if outdated {
                     let rehashed = self.ports.hasher.hash(&password).await?;
-                    self.ports.users.set_password_hash(user.id, &rehashed).await?;
+                    self.ports
+                        .users
+                        .set_password_hash(user.id, &rehashed)
+                        .await?;
                 }
                 self.ports.users.clear_failed_logins(user.id).await?;
                 self.start_session(&user).await
@@ -320,11 +370,21 @@ impl IdentityService {
         let rotation = self
             .ports
             .sessions
-            .rotate(&presented, &successor.hash(), now, now + self.settings.refresh_idle_ttl)
+            .rotate(
+                &presented,
+                &successor.hash(),
+                now,
+                now + self.settings.refresh_idle_ttl,
+            )
             .await?;
         match rotation {
             Rotation::Rotated { user, family } => {
-                let credentials = self.ports.users.credentials(user).await?.ok_or(IdentityError::SessionEnded)?;
+                let credentials = self
+                    .ports
+                    .users
+                    .credentials(user)
+                    .await?
+                    .ok_or(IdentityError::SessionEnded)?;
                 self.tokens(&credentials.user, family, successor, now)
             }
             Rotation::Reused => Err(IdentityError::RefreshTokenReused),
@@ -333,7 +393,10 @@ impl IdentityService {
     }
 
     pub async fn log_out(&self, refresh_token: &str) -> Result<(), IdentityError> {
-        self.ports.sessions.revoke_family(&OpaqueToken::presented(refresh_token).hash(), self.now()).await
+        self.ports
+            .sessions
+            .revoke_family(&OpaqueToken::presented(refresh_token).hash(), self.now())
+            .await
     }
 
     /// Mails a reset link if the address has an account; answers the same either way.
@@ -347,60 +410,112 @@ impl IdentityService {
     }
 
     /// Sets a new password from a mailed link and ends every session of the account.
-    pub async fn reset_password(&self, token: &str, new_password: &str) -> Result<(), IdentityError> {
+    pub async fn reset_password(
+        &self,
+        token: &str,
+        new_password: &str,
+    ) -> Result<(), IdentityError> {
         let password = Password::new(new_password, "new_password", &[])?;
         let hash = self.ports.hasher.hash(&password).await?;
         let token = OpaqueToken::presented(token).hash();
-        match self.ports.users.reset_password(&token, &hash, self.now()).await? {
+        match self
+            .ports
+            .users
+            .reset_password(&token, &hash, self.now())
+            .await?
+        {
             Some(_) => Ok(()),
             None => Err(IdentityError::InvalidLinkToken),
         }
     }
 
     /// Changes the password of a logged-in user and ends their other sessions.
-    pub async fn change_password(&self, who: Principal, current: &str, new: &str) -> Result<(), IdentityError> {
-        let credentials = self.ports.users.credentials(who.user).await?.ok_or(IdentityError::UserNotFound)?;
-        let check = self.ports.hasher.verify(&Password::presented(current), &credentials.password_hash).await?;
+    pub async fn change_password(
+        &self,
+        who: Principal,
+        current: &str,
+        new: &str,
+    ) -> Result<(), IdentityError> {
+        let credentials = self
+            .ports
+            .users
+            .credentials(who.user)
+            .await?
+            .ok_or(IdentityError::UserNotFound)?;
+        let check = self
+            .ports
+            .hasher
+            .verify(&Password::presented(current), &credentials.password_hash)
+            .await?;
         if check == PasswordCheck::Mismatch {
             return Err(IdentityError::WrongPassword);
         }
         let user = &credentials.user;
-        let password = Password::new(new, "new_password", &[user.email.as_str(), user.nickname.as_str()])?;
+        let password = Password::new(
+            new,
+            "new_password",
+            &[user.email.as_str(), user.nickname.as_str()],
+        )?;
         let hash = self.ports.hasher.hash(&password).await?;
         self.ports.users.set_password_hash(user.id, &hash).await?;
-        self.ports.sessions.revoke_all(user.id, Some(who.session), self.now()).await
+        self.ports
+            .sessions
+            .revoke_all(user.id, Some(who.session), self.now())
+            .await
     }
 
     /// Who holds this access token.
     pub fn authenticate(&self, access_token: &str) -> Result<Principal, IdentityError> {
         let claims = self.ports.access_tokens.verify(access_token, self.now())?;
-        Ok(Principal { user: claims.user, role: claims.role, session: claims.session })
+        Ok(Principal {
+            user: claims.user,
+            role: claims.role,
+            session: claims.session,
+        })
     }
 
     pub async fn profile(&self, who: Principal) -> Result<Profile, IdentityError> {
-        self.ports.profiles.profile(who.user).await?.ok_or(IdentityError::UserNotFound)
+        self.ports
+            .profiles
+            .profile(who.user)
+            .await?
+            .ok_or(IdentityError::UserNotFound)
     }
 
-    pub async fn update_profile(&self, who: Principal, input: ProfilePatchInput) -> Result<Profile, IdentityError> {
+    pub async fn update_profile(
+        &self,
+        who: Principal,
+        input: ProfilePatchInput,
+    ) -> Result<Profile, IdentityError> {
         let this_year = self.now().year();
         let nickname = input.nickname.as_deref().map(Nickname::parse).transpose();
         let birth_year = patch(input.birth_year).map(|year| {
             if (1900..=this_year).contains(&year) {
-                i16::try_from(year).map_err(|_| IdentityError::invalid("birth_year", "is out of range"))
+                i16::try_from(year)
+                    .map_err(|_| IdentityError::invalid("birth_year", "is out of range"))
             } else {
-                Err(IdentityError::invalid("birth_year", format!("must be between 1900 and {this_year}")))
+                Err(IdentityError::invalid(
+                    "birth_year",
+                    format!("must be between 1900 and {this_year}"),
+                ))
             }
         });
         let height_cm = patch(input.height_cm).map(BodyMetrics::check_height);
         let weight_kg = patch(input.weight_kg).map(BodyMetrics::check_weight);
-        let (nickname, birth_year, height_cm, weight_kg) = match (nickname, birth_year, height_cm, weight_kg) {
-            (Ok(n), Ok(b), Ok(h), Ok(w)) => (n, b, h, w),
-            (n, b, h, w) => {
-                return Err(IdentityError::collect([n.map(drop), b.map(drop), h.map(drop), w.map(drop)])
+        let (nickname, birth_year, height_cm, weight_kg) =
+            match (nickname, birth_year, height_cm, weight_kg) {
+                (Ok(n), Ok(b), Ok(h), Ok(w)) => (n, b, h, w),
+                (n, b, h, w) => {
+                    return Err(IdentityError::collect([
+                        n.map(drop),
+                        b.map(drop),
+                        h.map(drop),
+                        w.map(drop),
+                    ])
                     .err()
                     .unwrap_or(IdentityError::Unauthenticated));
-            }
-        };
+                }
+            };
         let patch = ProfilePatch {
             nickname,
             birth_year,
@@ -409,13 +524,30 @@ impl IdentityService {
             weight_kg,
             activity_level: patch(input.activity_level),
         };
-        self.ports.profiles.update_profile(who.user, &patch).await?.ok_or(IdentityError::UserNotFound)
+        self.ports
+            .profiles
+            .update_profile(who.user, &patch)
+            .await?
+            .ok_or(IdentityError::UserNotFound)
     }
 
     /// Deletes the account after the password confirms it is really its owner asking.
-    pub async fn delete_account(&self, who: Principal, password: &str) -> Result<(), IdentityError> {
-        let credentials = self.ports.users.credentials(who.user).await?.ok_or(IdentityError::UserNotFound)?;
-        let check = self.ports.hasher.verify(&Password::presented(password), &credentials.password_hash).await?;
+    pub async fn delete_account(
+        &self,
+        who: Principal,
+        password: &str,
+    ) -> Result<(), IdentityError> {
+        let credentials = self
+            .ports
+            .users
+            .credentials(who.user)
+            .await?
+            .ok_or(IdentityError::UserNotFound)?;
+        let check = self
+            .ports
+            .hasher
+            .verify(&Password::presented(password), &credentials.password_hash)
+            .await?;
         if check == PasswordCheck::Mismatch {
             return Err(IdentityError::WrongPassword);
         }
@@ -423,7 +555,11 @@ impl IdentityService {
     }
 
     pub async fn health(&self, who: Principal) -> Result<HealthProfile, IdentityError> {
-        self.ports.profiles.health(who.user).await?.ok_or(IdentityError::UserNotFound)
+        self.ports
+            .profiles
+            .health(who.user)
+            .await?
+            .ok_or(IdentityError::UserNotFound)
     }
 
     pub async fn replace_health(
@@ -433,6 +569,9 @@ impl IdentityService {
         expected_version: Option<i32>,
     ) -> Result<HealthProfile, IdentityError> {
         let profile = input.validate(self.ports.vocabulary.as_ref())?;
-        self.ports.profiles.replace_health(who.user, &profile, expected_version, self.now()).await
+        self.ports
+            .profiles
+            .replace_health(who.user, &profile, expected_version, self.now())
+            .await
     }
 }

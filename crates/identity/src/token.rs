@@ -67,7 +67,10 @@ mod tests {
     fn tokens_hash_stably_and_never_print() {
         let token = OpaqueToken::from_random([7; 32]);
         assert_eq!(token.expose().len(), 43);
-        assert_eq!(token.hash(), OpaqueToken::presented(&format!(" {} ", token.expose())).hash());
+        assert_eq!(
+            token.hash(),
+            OpaqueToken::presented(&format!(" {} ", token.expose())).hash()
+        );
         assert_ne!(token.hash(), OpaqueToken::from_random([8; 32]).hash());
         assert_eq!(format!("{token:?}"), "OpaqueToken(..)");
     }

@@ -22,7 +22,10 @@ impl Email {
         if normalised.len() > 254 {
             return invalid("it is longer than 254 characters");
         }
-        if normalised.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if normalised
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
             return invalid("it contains spaces or control characters");
         }
         let Some((local, domain)) = normalised.split_once('@') else {

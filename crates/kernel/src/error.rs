@@ -19,7 +19,10 @@ pub enum KernelError {
 pub enum InfraError {
     /// A dependency is down or saturated (no pooled connection in time, server unreachable).
     #[error("{dependency} is unavailable: {reason}")]
-    Unavailable { dependency: &'static str, reason: String },
+    Unavailable {
+        dependency: &'static str,
+        reason: String,
+    },
     /// Anything else that went wrong below the port.
     #[error("{0}")]
     Fault(String),

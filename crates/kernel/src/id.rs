@@ -74,7 +74,10 @@ mod tests {
         let first = JobId::generate();
         let second = JobId::generate();
         assert!(first < second);
-        let parsed: JobId = first.to_string().parse().unwrap_or_else(|_| panic!("parse"));
+        let parsed: JobId = first
+            .to_string()
+            .parse()
+            .unwrap_or_else(|_| panic!("parse"));
         assert_eq!(parsed, first);
         assert!("not-a-uuid".parse::<JobId>().is_err());
     }

@@ -23,7 +23,11 @@ pub enum JobKind {
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [JobKind::SendEmail, JobKind::DiaryRollup, JobKind::CatalogImport];
+    pub const ALL: [JobKind; 3] = [
+        JobKind::SendEmail,
+        JobKind::DiaryRollup,
+        JobKind::CatalogImport,
+    ];
 
     /// The stable name used as routing key and in the outbox.
     pub const fn as_str(self) -> &'static str {
@@ -66,7 +70,13 @@ impl Job {
     pub fn new<P: JobPayload>(payload: &P, created_at: DateTime<Utc>) -> Result<Self, JobFailure> {
         let payload = serde_json::to_value(payload)
             .map_err(|e| JobFailure::permanent(format!("payload does not serialise: {e}")))?;
-        Ok(Self { id: JobId::generate(), kind: P::KIND, version: P::VERSION, created_at, payload })
+        Ok(Self {
+            id: JobId::generate(),
+            kind: P::KIND,
+            version: P::VERSION,
+            created_at,
+            payload,
+        })
     }
 
     /// The typed payload; a job of another kind or an unknown version is a permanent failure, never a retry.
@@ -87,8 +97,9 @@ impl Job {
                 P::VERSION
             )));
         }
-        P::deserialize(&self.payload)
-            .map_err(|e| JobFailure::permanent(format!("job {} has a malformed payload: {e}", self.id)))
+        P::deserialize(&self.payload).map_err(|e| {
+            JobFailure::permanent(format!("job {} has a malformed payload: {e}", self.id))
+        })
     }
 }
 
@@ -178,17 +189,36 @@ mod tests {
 
     #[test]
     fn typed_payloads_check_kind_and_version() {
-        let job = Job::new(&Rollup { day: "2026-11-23".into() }, Utc::now());
+        let job = Job::new(
+            &Rollup {
+                day: "2026-11-23".into(),
+            },
+            Utc::now(),
+        );
         let Ok(mut job) = job else { panic!("job") };
-        assert_eq!(job.payload::<Rollup>(), Ok(Rollup { day: "2026-11-23".into() }));
+        assert_eq!(
+            job.payload::<Rollup>(),
+            Ok(Rollup {
+                day: "2026-11-23".into()
+            })
+        );
 
         job.version = 1;
-        assert!(matches!(job.payload::<Rollup>(), Err(JobFailure::Permanent(_))));
+        assert!(matches!(
+            job.payload::<Rollup>(),
+            Err(JobFailure::Permanent(_))
+        ));
         job.version = 2;
         job.kind = JobKind::SendEmail;
-        assert!(matches!(job.payload::<Rollup>(), Err(JobFailure::Permanent(_))));
+        assert!(matches!(
+            job.payload::<Rollup>(),
+            Err(JobFailure::Permanent(_))
+        ));
         job.kind = JobKind::DiaryRollup;
         job.payload = serde_json::json!({"days": 3});
-        assert!(matches!(job.payload::<Rollup>(), Err(JobFailure::Permanent(_))));
+        assert!(matches!(
+            job.payload::<Rollup>(),
+            Err(JobFailure::Permanent(_))
+        ));
     }
 }

@@ -16,7 +16,9 @@ pub mod schedule;
 pub use clock::{Clock, SystemClock};
 pub use email::Email;
 pub use error::{InfraError, KernelError};
-pub use job::{Job, JobFailure, JobHandler, JobKind, JobLedger, JobPayload, JobPublisher, PublishError};
+pub use job::{
+    Job, JobFailure, JobHandler, JobKind, JobLedger, JobPayload, JobPublisher, PublishError,
+};
 pub use mail::{MailError, MailTemplate, Mailer, OutgoingEmail, SendEmailHandler};
 pub use page::{Cursor, CursorCodec, Limit, Page};
 

@@ -73,10 +73,13 @@ impl JobHandler for SendEmailHandler {
         if self.ledger.is_done(job.id).await? {
             return Ok(());
         }
-        self.mailer.send(job.id, &mail).await.map_err(|error| match error {
-            MailError::Unavailable(_) => JobFailure::retryable(error.to_string()),
-            MailError::Rejected(_) => JobFailure::permanent(error.to_string()),
-        })?;
+        self.mailer
+            .send(job.id, &mail)
+            .await
+            .map_err(|error| match error {
+                MailError::Unavailable(_) => JobFailure::retryable(error.to_string()),
+                MailError::Rejected(_) => JobFailure::permanent(error.to_string()),
+            })?;
         // The mail is out: failing the job now would only send it again, so a ledger write that fails is
         // tolerated; it matters only if this very message is delivered a second time.
         let _ = self.ledger.mark_done(job.id, job.kind).await;
@@ -93,10 +96,14 @@ mod tests {
     use crate::job::MockJobLedger;
 
     fn confirmation() -> Result<Job, JobFailure> {
-        let to = Email::parse("ann@example.org").map_err(|e| JobFailure::permanent(e.to_string()))?;
+        let to =
+            Email::parse("ann@example.org").map_err(|e| JobFailure::permanent(e.to_string()))?;
         let mail = OutgoingEmail {
             to,
-            template: MailTemplate::ConfirmEmail { nickname: "Ann".into(), link: "https://x/verify?token=t".into() },
+            template: MailTemplate::ConfirmEmail {
+                nickname: "Ann".into(),
+                link: "https://x/verify?token=t".into(),
+            },
         };
         Job::new(&mail, Utc::now())
     }
@@ -143,7 +150,9 @@ mod tests {
             ledger.expect_is_done().returning(|_| Ok(false));
             ledger.expect_mark_done().never();
             let mut mailer = MockMailer::new();
-            mailer.expect_send().returning(move |_, _| Err(error.clone()));
+            mailer
+                .expect_send()
+                .returning(move |_, _| Err(error.clone()));
             let outcome = handler(mailer, ledger).handle(&job).await;
             assert_eq!(matches!(outcome, Err(JobFailure::Retryable(_))), retryable);
             assert_eq!(matches!(outcome, Err(JobFailure::Permanent(_))), !retryable);
@@ -156,7 +165,10 @@ mod tests {
         let job = confirmation()?;
         let mut ledger = MockJobLedger::new();
         ledger.expect_is_done().returning(|_| {
-            Err(InfraError::Unavailable { dependency: "postgresql", reason: "timeout".into() })
+            Err(InfraError::Unavailable {
+                dependency: "postgresql",
+                reason: "timeout".into(),
+            })
         });
         let mut mailer = MockMailer::new();
         mailer.expect_send().never();
@@ -169,17 +181,24 @@ mod tests {
     async fn a_malformed_payload_is_permanent() -> Result<(), JobFailure> {
         let mut job = confirmation()?;
         job.payload = serde_json::json!({"to": "not an address", "template": "confirm_email"});
-        let outcome = handler(MockMailer::new(), MockJobLedger::new()).handle(&job).await;
+        let outcome = handler(MockMailer::new(), MockJobLedger::new())
+            .handle(&job)
+            .await;
         assert!(matches!(outcome, Err(JobFailure::Permanent(_))));
         Ok(())
     }
 
     #[test]
     fn an_outgoing_email_is_a_flat_versioned_payload() {
-        let Ok(to) = Email::parse("ann@example.org") else { panic!("email") };
+        let Ok(to) = Email::parse("ann@example.org") else {
+            panic!("email")
+        };
         let mail = OutgoingEmail {
             to,
-            template: MailTemplate::ConfirmEmail { nickname: "Ann".into(), link: "https://x/verify?token=t".into() },
+            template: MailTemplate::ConfirmEmail {
+                nickname: "Ann".into(),
+                link: "https://x/verify?token=t".into(),
+            },
         };
         let json = serde_json::to_value(&mail).unwrap_or_default();
         assert_eq!(json["template"], "confirm_email");

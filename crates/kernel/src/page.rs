@@ -21,7 +21,10 @@ impl Limit {
         match requested {
             None => Ok(Self(Self::DEFAULT)),
             Some(n) if (1..=i64::from(Self::MAX)).contains(&n) => Ok(Self(n as u16)),
-            Some(n) => Err(KernelError::InvalidLimit { got: n, max: Self::MAX }),
+            Some(n) => Err(KernelError::InvalidLimit {
+                got: n,
+                max: Self::MAX,
+            }),
         }
     }
 
@@ -62,7 +65,10 @@ impl<T> Page<T> {
             (true, Some(last)) => Some(codec.encode(&position_of(last))),
             _ => None,
         };
-        Self { items: rows, next_cursor }
+        Self {
+            items: rows,
+            next_cursor,
+        }
     }
 }
 
@@ -109,17 +115,26 @@ impl CursorCodec {
         // Serialising plain keys (ids, numbers, timestamps) to JSON cannot fail.
         let payload = serde_json::to_vec(position).unwrap_or_default();
         let tag = self.tag(&payload);
-        Cursor(format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(tag)))
+        Cursor(format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&payload),
+            URL_SAFE_NO_PAD.encode(tag)
+        ))
     }
 
     pub fn decode<P: DeserializeOwned>(&self, cursor: &str) -> Result<P, KernelError> {
         let (payload, tag) = cursor.split_once('.').ok_or(KernelError::InvalidCursor)?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| KernelError::InvalidCursor)?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| KernelError::InvalidCursor)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| KernelError::InvalidCursor)?;
+        let tag = URL_SAFE_NO_PAD
+            .decode(tag)
+            .map_err(|_| KernelError::InvalidCursor)?;
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
             .map_err(|_| KernelError::InvalidCursor)?;
         mac.update(&payload);
-        mac.verify_truncated_left(&tag).map_err(|_| KernelError::InvalidCursor)?;
+        mac.verify_truncated_left(&tag)
+            .map_err(|_| KernelError::InvalidCursor)?;
         serde_json::from_slice(&payload).map_err(|_| KernelError::InvalidCursor)
     }
 }
@@ -147,11 +162,20 @@ mod tests {
         assert_eq!(back, Ok(("2026-11-23T10:00:00Z".to_owned(), 42)));
 
         let other = CursorCodec::new(b"other".to_vec());
-        assert_eq!(other.decode::<(String, i64)>(cursor.as_str()), Err(KernelError::InvalidCursor));
+        assert_eq!(
+            other.decode::<(String, i64)>(cursor.as_str()),
+            Err(KernelError::InvalidCursor)
+        );
 
         let (_, tag) = cursor.as_str().split_once('.').unwrap_or_default();
-        let forged = format!("{}.{tag}", URL_SAFE_NO_PAD.encode(br#"["2026-11-23T10:00:00Z",43]"#));
-        assert_eq!(codec.decode::<(String, i64)>(&forged), Err(KernelError::InvalidCursor));
+        let forged = format!(
+            "{}.{tag}",
+            URL_SAFE_NO_PAD.encode(br#"["2026-11-23T10:00:00Z",43]"#)
+        );
+        assert_eq!(
+            codec.decode::<(String, i64)>(&forged),
+            Err(KernelError::InvalidCursor)
+        );
     }
 
     #[test]

@@ -37,9 +37,19 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 11, 23, 10, 37, 12).single();
         let Some(now) = now else { panic!("date") };
         let hour = period_start(now, Duration::from_secs(3600));
-        assert_eq!(hour, Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).single().unwrap_or(now));
+        assert_eq!(
+            hour,
+            Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0)
+                .single()
+                .unwrap_or(now)
+        );
         let day = period_start(now, Duration::from_secs(86_400));
-        assert_eq!(day, Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).single().unwrap_or(now));
+        assert_eq!(
+            day,
+            Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0)
+                .single()
+                .unwrap_or(now)
+        );
         assert_eq!(period_start(hour, Duration::from_secs(3600)), hour);
     }
 }

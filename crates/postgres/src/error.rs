@@ -20,7 +20,9 @@ impl PgError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             PgError::PoolTimeout | PgError::Connection(_) => true,
-            PgError::Query(DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => true,
+            PgError::Query(DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => {
+                true
+            }
             PgError::Query(DieselError::BrokenTransactionManager) => true,
             _ => false,
         }
@@ -30,7 +32,10 @@ impl PgError {
 impl From<PgError> for InfraError {
     fn from(error: PgError) -> Self {
         if error.is_unavailable() {
-            InfraError::Unavailable { dependency: "postgresql", reason: error.to_string() }
+            InfraError::Unavailable {
+                dependency: "postgresql",
+                reason: error.to_string(),
+            }
         } else {
             InfraError::Fault(error.to_string())
         }

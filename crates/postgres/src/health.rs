@@ -14,7 +14,10 @@ pub struct PgHealth {
 
 impl PgHealth {
     pub fn new(pool: PgPool) -> Self {
-        Self { outbox: PgOutbox::new(pool.clone()), pool }
+        Self {
+            outbox: PgOutbox::new(pool.clone()),
+            pool,
+        }
     }
 }
 
@@ -26,7 +29,11 @@ impl HealthCheck for PgHealth {
 
     async fn check(&self) -> Result<(), String> {
         let mut conn = checkout(&self.pool).await.map_err(|e| e.to_string())?;
-        diesel::sql_query("SELECT 1").execute(&mut conn).await.map(|_| ()).map_err(|e| e.to_string())
+        diesel::sql_query("SELECT 1")
+            .execute(&mut conn)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     async fn gauges(&self) -> Vec<Gauge> {

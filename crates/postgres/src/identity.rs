@@ -8,18 +8,22 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diningcoach_identity::ports::{
-    NewEmailToken, NewRefreshToken, NewUser, ProfileRepository, Rotation, SessionRepository, UserRepository,
+    NewEmailToken, NewRefreshToken, NewUser, ProfileRepository, Rotation, SessionRepository,
+    UserRepository,
 };
 use diningcoach_identity::{
-    ActivityLevel, BodyMetrics, Credentials, DietChoice, HealthProfile, IdentityError, Nickname, PasswordHash, Patch,
-    Profile, ProfilePatch, Role, Sex, TokenHash, User, UserId, UserSummary, ValidHealthProfile,
+    ActivityLevel, BodyMetrics, Credentials, DietChoice, HealthProfile, IdentityError, Nickname,
+    PasswordHash, Patch, Profile, ProfilePatch, Role, Sex, TokenHash, User, UserId, UserSummary,
+    ValidHealthProfile,
 };
 use diningcoach_kernel::{Email, InfraError};
 use uuid::Uuid;
 
 use crate::outbox::insert_jobs;
 use crate::pool::checkout;
-use crate::schema::{email_tokens, health_profiles, login_failures, refresh_tokens, user_profiles, users};
+use crate::schema::{
+    email_tokens, health_profiles, login_failures, refresh_tokens, user_profiles, users,
+};
 use crate::{PgError, PgPool};
 
 /// Implements the identity ports.
@@ -52,7 +56,12 @@ struct UserRow {
 
 impl UserRow {
     fn into_credentials(self) -> Result<Credentials, IdentityError> {
-        let corrupt = |what: &str| IdentityError::Infra(InfraError::Fault(format!("user {}: stored {what} is invalid", self.id)));
+        let corrupt = |what: &str| {
+            IdentityError::Infra(InfraError::Fault(format!(
+                "user {}: stored {what} is invalid",
+                self.id
+            )))
+        };
         let email = Email::parse(&self.email).map_err(|_| corrupt("email"))?;
         let role = Role::parse(&self.role).ok_or_else(|| corrupt("role"))?;
         Ok(Credentials {
@@ -70,7 +79,10 @@ impl UserRow {
 }
 
 fn is_unique_violation(error: &DieselError) -> bool {
-    matches!(error, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+    matches!(
+        error,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
 }
 
 /// Stores a mailed-link token and its mail job, and retires the user's earlier tokens of the same purpose.
@@ -122,7 +134,11 @@ async fn use_email_token(
 
 #[async_trait]
 impl UserRepository for PgIdentityStore {
-    async fn register(&self, user: &NewUser, verification: Option<NewEmailToken>) -> Result<User, IdentityError> {
+    async fn register(
+        &self,
+        user: &NewUser,
+        verification: Option<NewEmailToken>,
+    ) -> Result<User, IdentityError> {
         let mut conn = checkout(&self.pool).await.map_err(infra)?;
         let outcome = conn
             .transaction(async |conn| {
@@ -166,7 +182,10 @@ impl UserRepository for PgIdentityStore {
         }
     }
 
-    async fn credentials_by_email(&self, email: &Email) -> Result<Option<Credentials>, IdentityError> {
+    async fn credentials_by_email(
+        &self,
+        email: &Email,
+    ) -> Result<Option<Credentials>, IdentityError> {
         let mut conn = checkout(&self.pool).await.map_err(infra)?;
         let row: Option<UserRow> = users::table
             .filter(users::email.eq(email.as_str()))
@@ -192,17 +211,29 @@ impl UserRepository for PgIdentityStore {
 
     async fn issue_email_token(&self, token: &NewEmailToken) -> Result<(), IdentityError> {
         let mut conn = checkout(&self.pool).await.map_err(infra)?;
-        conn.transaction(async |conn| store_email_token(conn, token).await).await.map_err(infra)
+        conn.transaction(async |conn| store_email_token(conn, token).await)
+            .await
+            .map_err(infra)
     }
 
-    async fn verify_email(&self, token: &TokenHash, now: DateTime<Utc>) -> Result<Option<UserId>, IdentityError> {
+    async fn verify_email(
+        &self,
+        token: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<UserId>, IdentityError> {
         let mut conn = checkout(&self.pool).await.map_err(infra)?;
         conn.transaction(async |conn| {
-            let Some(user) = use_email_token(conn, token, "verify_email", now).await? else { return Ok(None) };
-            diesel::update(users::table.find(user).filter(users::email_verified_at.is_null()))
-                .set((users::email_verified_at.eq(now), users::updated_at.eq(now)))
-                .execute(conn)
-                .await?;
+            let Some(user) = use_email_token(conn, token, "verify_email", now).await? else {
+                return Ok(None);
+            };
+            diesel::update(
+                users::table
+                    .find(user)
+                    .filter(users::email_verified_at.is_null()),
+            )
+            .set((users::email_verified_at.eq(now), users::updated_at.eq(now)))
+            .execute(conn)
+            .await?;
             Ok::<_, DieselError>(Some(UserId::from_uuid(user)))
         })
         .await
@@ -217,30 +248,43 @@ impl UserRepository for PgIdentityStore {
     ) -> Result<Option<UserId>, IdentityError> {
         let mut conn = checkout(&self.pool).await.map_err(infra)?;
         conn.transaction(async |conn| {
-            let Some(user) = use_email_token(conn, token, "reset_password", now).await? else { return Ok(None) };
+            let Some(user) = use_email_token(conn, token, "reset_password", now).await? else {
+                return Ok(None);
+            };
             // The mailed link proves the address too.
             diesel::update(users::table.find(user))
                 .set((
                     users::password_hash.eq(new_hash.as_str()),
-                    users::email_verified_at.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>>(
-                        "coalesce(email_verified_at, now())",
+                    users::email_verified_at.eq(diesel::dsl::sql::<
+                        diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+                    >(
+                        "coalesce(email_verified_at, now())"
                     )),
                     users::updated_at.eq(now),
                 ))
                 .execute(conn)
                 .await?;
             revoke_sessions(conn, user, None, now).await?;
-            diesel::delete(login_failures::table.filter(login_failures::user_id.eq(user))).execute(conn).await?;
+            diesel::delete(login_failures::table.filter(login_failures::user_id.eq(user)))
+                .execute(conn)
+                .await?;
             Ok::<_, DieselError>(Some(UserId::from_uuid(user)))
         })
         .await
         .map_err(infra)
     }
 
-    async fn set_password_hash(&self, user: UserId, hash: &PasswordHash) -> Result<(), IdentityError> {
+    async fn set_password_hash(
+        &self,
+        user: UserId,
+        hash: &PasswordHash,
+    ) -> Result<(), IdentityError> {
         let mut conn = checkout(&self.pool).await.map_err(infra)?;
         diesel::update(users::table.find(user.as_uuid()))
-            .set((users::password_hash.eq(hash.as_str()), users::updated_at.eq(diesel::dsl::now)))
+            .set((
+                users::password_hash.eq(hash.as_str()),
+                users::updated_at.eq(diesel::dsl::now),
+            ))
             .execute(&mut conn)
             .await
             .map_err(infra)?;
@@ -256,7 +300,10 @@ impl UserRepository for PgIdentityStore {
         let mut conn = checkout(&self.pool).await.map_err(infra)?;
         conn.transaction(async |conn| {
             diesel::insert_into(login_failures::table)
-                .values((login_failures::user_id.eq(user.as_uuid()), login_failures::failed_at.eq(at)))
+                .values((
+                    login_failures::user_id.eq(user.as_uuid()),
+                    login_failures::failed_at.eq(at),
+                ))
                 .execute(conn)
                 .await?;
             // Failures that left the window are of no further use.
@@ -294,7 +341,10 @@ impl UserRepository for PgIdentityStore {
     async fn delete(&self, user: UserId) -> Result<(), IdentityError> {
         let mut conn = checkout(&self.pool).await.map_err(infra)?;
         // Profiles, health data, tokens and sessions go with the row (ON DELETE CASCADE).
-        diesel::delete(users::table.find(user.as_uuid())).execute(&mut conn).await.map_err(infra)?;
+        diesel::delete(users::table.find(user.as_uuid()))
+            .execute(&mut conn)
+            .await
+            .map_err(infra)?;
         Ok(())
     }
 }
@@ -382,7 +432,9 @@ impl SessionRepository for PgIdentityStore {
                 .first(conn)
                 .await
                 .optional()?;
-            let Some(row) = row else { return Ok(Rotation::Dead) };
+            let Some(row) = row else {
+                return Ok(Rotation::Dead);
+            };
             if row.revoked_at.is_some() {
                 return Ok(Rotation::Dead);
             }
@@ -400,10 +452,12 @@ impl SessionRepository for PgIdentityStore {
             if row.expires_at <= now || row.family_expires_at <= now {
                 return Ok(Rotation::Dead);
             }
-            diesel::update(refresh_tokens::table.filter(refresh_tokens::token_hash.eq(presented.as_bytes())))
-                .set(refresh_tokens::used_at.eq(now))
-                .execute(conn)
-                .await?;
+            diesel::update(
+                refresh_tokens::table.filter(refresh_tokens::token_hash.eq(presented.as_bytes())),
+            )
+            .set(refresh_tokens::used_at.eq(now))
+            .execute(conn)
+            .await?;
             diesel::insert_into(refresh_tokens::table)
                 .values((
                     refresh_tokens::id.eq(Uuid::now_v7()),
@@ -416,13 +470,20 @@ impl SessionRepository for PgIdentityStore {
                 ))
                 .execute(conn)
                 .await?;
-            Ok::<_, DieselError>(Rotation::Rotated { user: UserId::from_uuid(row.user_id), family: row.family_id })
+            Ok::<_, DieselError>(Rotation::Rotated {
+                user: UserId::from_uuid(row.user_id),
+                family: row.family_id,
+            })
         })
         .await
         .map_err(infra)
     }
 
-    async fn revoke_family(&self, token: &TokenHash, now: DateTime<Utc>) -> Result<(), IdentityError> {
+    async fn revoke_family(
+        &self,
+        token: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<(), IdentityError> {
         let mut conn = checkout(&self.pool).await.map_err(infra)?;
         let family: Option<Uuid> = refresh_tokens::table
             .filter(refresh_tokens::token_hash.eq(token.as_bytes()))
@@ -445,9 +506,16 @@ impl SessionRepository for PgIdentityStore {
         Ok(())
     }
 
-    async fn revoke_all(&self, user: UserId, keep: Option<Uuid>, now: DateTime<Utc>) -> Result<(), IdentityError> {
+    async fn revoke_all(
+        &self,
+        user: UserId,
+        keep: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<(), IdentityError> {
         let mut conn = checkout(&self.pool).await.map_err(infra)?;
-        revoke_sessions(&mut conn, user.as_uuid(), keep, now).await.map_err(infra)?;
+        revoke_sessions(&mut conn, user.as_uuid(), keep, now)
+            .await
+            .map_err(infra)?;
         Ok(())
     }
 }
@@ -475,7 +543,9 @@ struct HealthRow {
 }
 
 fn enum_text<T: serde::Serialize>(value: &T) -> Option<String> {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned))
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
 }
 
 fn text_enum<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> {
@@ -484,7 +554,10 @@ fn text_enum<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> 
 
 fn diets_to_json(diets: &[DietChoice]) -> serde_json::Value {
     serde_json::Value::Array(
-        diets.iter().map(|d| serde_json::json!({"code": d.code, "params": d.params})).collect(),
+        diets
+            .iter()
+            .map(|d| serde_json::json!({"code": d.code, "params": d.params}))
+            .collect(),
     )
 }
 
@@ -498,11 +571,17 @@ fn diets_from_json(value: serde_json::Value) -> Vec<DietChoice> {
     serde_json::from_value::<Vec<Stored>>(value)
         .unwrap_or_default()
         .into_iter()
-        .map(|d| DietChoice { code: d.code, params: d.params })
+        .map(|d| DietChoice {
+            code: d.code,
+            params: d.params,
+        })
         .collect()
 }
 
-async fn load_profile(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<Option<(UserRow, ProfileRow)>> {
+async fn load_profile(
+    conn: &mut AsyncPgConnection,
+    user: Uuid,
+) -> QueryResult<Option<(UserRow, ProfileRow)>> {
     users::table
         .inner_join(user_profiles::table)
         .filter(users::id.eq(user))
@@ -518,7 +597,10 @@ fn to_profile(user: UserRow, profile: ProfileRow) -> Result<Profile, IdentityErr
         user: UserSummary::from(&credentials.user),
         birth_year: profile.birth_year,
         sex: text_enum::<Sex>(profile.sex),
-        body: BodyMetrics { height_cm: profile.height_cm, weight_kg: profile.weight_kg },
+        body: BodyMetrics {
+            height_cm: profile.height_cm,
+            weight_kg: profile.weight_kg,
+        },
         activity_level: text_enum::<ActivityLevel>(profile.activity_level),
     })
 }
@@ -560,11 +642,19 @@ struct ProfileChanges {
 impl ProfileRepository for PgIdentityStore {
     async fn profile(&self, user: UserId) -> Result<Option<Profile>, IdentityError> {
         let mut conn = checkout(&self.pool).await.map_err(infra)?;
-        let found = load_profile(&mut conn, user.as_uuid()).await.map_err(infra)?;
-        found.map(|(user, profile)| to_profile(user, profile)).transpose()
+        let found = load_profile(&mut conn, user.as_uuid())
+            .await
+            .map_err(infra)?;
+        found
+            .map(|(user, profile)| to_profile(user, profile))
+            .transpose()
     }
 
-    async fn update_profile(&self, user: UserId, patch: &ProfilePatch) -> Result<Option<Profile>, IdentityError> {
+    async fn update_profile(
+        &self,
+        user: UserId,
+        patch: &ProfilePatch,
+    ) -> Result<Option<Profile>, IdentityError> {
         let mut conn = checkout(&self.pool).await.map_err(infra)?;
         let id = user.as_uuid();
         let changes = ProfileChanges {
@@ -579,11 +669,17 @@ impl ProfileRepository for PgIdentityStore {
         conn.transaction(async |conn| {
             if let Some(nickname) = &nickname {
                 diesel::update(users::table.find(id))
-                    .set((users::nickname.eq(nickname.as_str()), users::updated_at.eq(diesel::dsl::now)))
+                    .set((
+                        users::nickname.eq(nickname.as_str()),
+                        users::updated_at.eq(diesel::dsl::now),
+                    ))
                     .execute(conn)
                     .await?;
             }
-            diesel::update(user_profiles::table.find(id)).set(&changes).execute(conn).await?;
+            diesel::update(user_profiles::table.find(id))
+                .set(&changes)
+                .execute(conn)
+                .await?;
             load_profile(conn, id).await
         })
         .await
@@ -595,14 +691,28 @@ impl ProfileRepository for PgIdentityStore {
     async fn health(&self, user: UserId) -> Result<Option<HealthProfile>, IdentityError> {
         let mut conn = checkout(&self.pool).await.map_err(infra)?;
         let found: Option<(HealthRow, Option<f64>, Option<f64>)> = health_profiles::table
-            .inner_join(user_profiles::table.on(user_profiles::user_id.eq(health_profiles::user_id)))
+            .inner_join(
+                user_profiles::table.on(user_profiles::user_id.eq(health_profiles::user_id)),
+            )
             .filter(health_profiles::user_id.eq(user.as_uuid()))
-            .select((HealthRow::as_select(), user_profiles::height_cm, user_profiles::weight_kg))
+            .select((
+                HealthRow::as_select(),
+                user_profiles::height_cm,
+                user_profiles::weight_kg,
+            ))
             .first(&mut conn)
             .await
             .optional()
             .map_err(infra)?;
-        Ok(found.map(|(row, height_cm, weight_kg)| to_health(row, BodyMetrics { height_cm, weight_kg })))
+        Ok(found.map(|(row, height_cm, weight_kg)| {
+            to_health(
+                row,
+                BodyMetrics {
+                    height_cm,
+                    weight_kg,
+                },
+            )
+        }))
     }
 
     async fn replace_health(
@@ -623,15 +733,27 @@ impl ProfileRepository for PgIdentityStore {
                     .first(conn)
                     .await
                     .optional()?;
-                let Some(current) = current else { return Ok(Err(IdentityError::UserNotFound)) };
+                let Some(current) = current else {
+                    return Ok(Err(IdentityError::UserNotFound));
+                };
                 if expected_version.is_some_and(|expected| expected != current) {
                     return Ok(Err(IdentityError::VersionMismatch { expected: current }));
                 }
                 let row: HealthRow = diesel::update(health_profiles::table.find(id))
                     .set((
-                        health_profiles::conditions.eq(profile.conditions.iter().cloned().map(Some).collect::<Vec<_>>()),
+                        health_profiles::conditions.eq(profile
+                            .conditions
+                            .iter()
+                            .cloned()
+                            .map(Some)
+                            .collect::<Vec<_>>()),
                         health_profiles::diets.eq(diets_to_json(&profile.diets)),
-                        health_profiles::allergens.eq(profile.allergens.iter().cloned().map(Some).collect::<Vec<_>>()),
+                        health_profiles::allergens.eq(profile
+                            .allergens
+                            .iter()
+                            .cloned()
+                            .map(Some)
+                            .collect::<Vec<_>>()),
                         health_profiles::pregnant.eq(profile.pregnant),
                         health_profiles::notes.eq(profile.notes.as_deref()),
                         health_profiles::version.eq(health_profiles::version + 1),

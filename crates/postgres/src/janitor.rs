@@ -39,20 +39,28 @@ impl PeriodicTask for OutboxJanitor {
 
     async fn run(&self, now: DateTime<Utc>) -> Result<String, InfraError> {
         let mut conn = checkout(&self.pool).await?;
-        let published = diesel::delete(outbox::table.filter(outbox::published_at.lt(now - Self::PUBLISHED_RETENTION)))
-            .execute(&mut conn)
-            .await
-            .map_err(PgError::from)?;
-        let processed =
-            diesel::delete(processed_jobs::table.filter(processed_jobs::processed_at.lt(now - Self::PROCESSED_RETENTION)))
-                .execute(&mut conn)
-                .await
-                .map_err(PgError::from)?;
-        let runs =
-            diesel::delete(scheduled_runs::table.filter(scheduled_runs::period_start.lt(now - Self::SCHEDULE_RETENTION)))
-                .execute(&mut conn)
-                .await
-                .map_err(PgError::from)?;
-        Ok(format!("deleted {published} published jobs, {processed} processed-job records, {runs} schedule rows"))
+        let published = diesel::delete(
+            outbox::table.filter(outbox::published_at.lt(now - Self::PUBLISHED_RETENTION)),
+        )
+        .execute(&mut conn)
+        .await
+        .map_err(PgError::from)?;
+        let processed = diesel::delete(
+            processed_jobs::table
+                .filter(processed_jobs::processed_at.lt(now - Self::PROCESSED_RETENTION)),
+        )
+        .execute(&mut conn)
+        .await
+        .map_err(PgError::from)?;
+        let runs = diesel::delete(
+            scheduled_runs::table
+                .filter(scheduled_runs::period_start.lt(now - Self::SCHEDULE_RETENTION)),
+        )
+        .execute(&mut conn)
+        .await
+        .map_err(PgError::from)?;
+        Ok(format!(
+            "deleted {published} published jobs, {processed} processed-job records, {runs} schedule rows"
+        ))
     }
 }

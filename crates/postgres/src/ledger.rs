@@ -23,17 +23,22 @@ impl PgJobLedger {
 impl JobLedger for PgJobLedger {
     async fn is_done(&self, job: JobId) -> Result<bool, InfraError> {
         let mut conn = checkout(&self.pool).await?;
-        let found = diesel::select(diesel::dsl::exists(processed_jobs::table.find(job.as_uuid())))
-            .get_result(&mut conn)
-            .await
-            .map_err(PgError::from)?;
+        let found = diesel::select(diesel::dsl::exists(
+            processed_jobs::table.find(job.as_uuid()),
+        ))
+        .get_result(&mut conn)
+        .await
+        .map_err(PgError::from)?;
         Ok(found)
     }
 
     async fn mark_done(&self, job: JobId, kind: JobKind) -> Result<(), InfraError> {
         let mut conn = checkout(&self.pool).await?;
         diesel::insert_into(processed_jobs::table)
-            .values((processed_jobs::job_id.eq(job.as_uuid()), processed_jobs::kind.eq(kind.as_str())))
+            .values((
+                processed_jobs::job_id.eq(job.as_uuid()),
+                processed_jobs::kind.eq(kind.as_str()),
+            ))
             .on_conflict_do_nothing()
             .execute(&mut conn)
             .await

@@ -21,15 +21,20 @@ pub async fn run_migrations(database_url: &str) -> Result<Vec<String>, PgError> 
     let url = database_url.to_owned();
     // diesel's migration harness is synchronous; the wrapper drives the async connection from a blocking thread.
     tokio::task::spawn_blocking(move || {
-        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
-            .map_err(|e| PgError::Connection(e.to_string()))?;
-        sql_query("SELECT pg_advisory_lock($1)").bind::<BigInt, _>(MIGRATION_LOCK_KEY).execute(&mut conn)?;
+        let mut conn =
+            <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
+                .map_err(|e| PgError::Connection(e.to_string()))?;
+        sql_query("SELECT pg_advisory_lock($1)")
+            .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
+            .execute(&mut conn)?;
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
             .map(|versions| versions.iter().map(ToString::to_string).collect())
             .map_err(|e| PgError::Migration(e.to_string()));
         // Closing the connection releases the lock anyway; unlocking first frees waiters sooner.
-        let _ = sql_query("SELECT pg_advisory_unlock($1)").bind::<BigInt, _>(MIGRATION_LOCK_KEY).execute(&mut conn);
+        let _ = sql_query("SELECT pg_advisory_unlock($1)")
+            .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
+            .execute(&mut conn);
         applied
     })
     .await

@@ -50,7 +50,11 @@ pub async fn insert_jobs(conn: &mut AsyncPgConnection, jobs: &[Job]) -> QueryRes
             created_at: job.created_at,
         })
         .collect();
-    diesel::insert_into(outbox::table).values(&rows).execute(conn).await.map(|_| ())
+    diesel::insert_into(outbox::table)
+        .values(&rows)
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 /// The outbox table as a whole: enqueueing outside a business transaction, relaying, and its backlog.
@@ -76,10 +80,15 @@ impl PgOutbox {
         let mut conn = checkout(&self.pool).await?;
         let (count, oldest): (i64, Option<DateTime<Utc>>) = outbox::table
             .filter(outbox::published_at.is_null())
-            .select((diesel::dsl::count_star(), diesel::dsl::min(outbox::created_at)))
+            .select((
+                diesel::dsl::count_star(),
+                diesel::dsl::min(outbox::created_at),
+            ))
             .first(&mut conn)
             .await?;
-        let age = oldest.map(|t| (Utc::now() - t).num_milliseconds() as f64 / 1000.0).unwrap_or(0.0);
+        let age = oldest
+            .map(|t| (Utc::now() - t).num_milliseconds() as f64 / 1000.0)
+            .unwrap_or(0.0);
         Ok((count, age.max(0.0)))
     }
 
@@ -88,7 +97,11 @@ impl PgOutbox {
     /// Rows are locked with `FOR UPDATE SKIP LOCKED`, so several relays share the backlog without publishing a job
     /// twice. A job the broker does not confirm stays pending, with its error recorded, and ends the batch: the
     /// broker is probably down and the next jobs would fail the same way. Returns how many were published.
-    pub async fn relay_batch(&self, publisher: &dyn JobPublisher, limit: i64) -> Result<RelayOutcome, PgError> {
+    pub async fn relay_batch(
+        &self,
+        publisher: &dyn JobPublisher,
+        limit: i64,
+    ) -> Result<RelayOutcome, PgError> {
         let mut conn = checkout(&self.pool).await?;
         conn.transaction(async |conn| {
             let rows: Vec<PendingRow> = outbox::table
@@ -114,7 +127,10 @@ impl PgOutbox {
                     Ok(()) => published.push(id),
                     Err(error) => {
                         diesel::update(outbox::table.find(id))
-                            .set((outbox::attempts.eq(outbox::attempts + 1), outbox::last_error.eq(error.to_string())))
+                            .set((
+                                outbox::attempts.eq(outbox::attempts + 1),
+                                outbox::last_error.eq(error.to_string()),
+                            ))
                             .execute(conn)
                             .await?;
                         failure = Some(error.to_string());
@@ -128,7 +144,11 @@ impl PgOutbox {
                     .execute(conn)
                     .await?;
             }
-            Ok::<_, PgError>(RelayOutcome { fetched, published: published.len(), failure })
+            Ok::<_, PgError>(RelayOutcome {
+                fetched,
+                published: published.len(),
+                failure,
+            })
         })
         .await
     }
@@ -167,7 +187,11 @@ pub struct RelayConfig {
 
 impl Default for RelayConfig {
     fn default() -> Self {
-        Self { batch_size: 100, idle_interval: Duration::from_millis(200), max_backoff: Duration::from_secs(30) }
+        Self {
+            batch_size: 100,
+            idle_interval: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(30),
+        }
     }
 }
 
@@ -180,22 +204,42 @@ pub struct OutboxRelay {
 
 impl OutboxRelay {
     pub fn new(outbox: PgOutbox, publisher: Arc<dyn JobPublisher>, config: RelayConfig) -> Self {
-        Self { outbox, publisher, config }
+        Self {
+            outbox,
+            publisher,
+            config,
+        }
     }
 
     pub async fn run(self, shutdown: CancellationToken) {
         let mut backoff = self.config.idle_interval;
         loop {
-            let pause = match self.outbox.relay_batch(self.publisher.as_ref(), self.config.batch_size).await {
-                Ok(RelayOutcome { failure: None, fetched, published }) => {
+            let pause = match self
+                .outbox
+                .relay_batch(self.publisher.as_ref(), self.config.batch_size)
+                .await
+            {
+                Ok(RelayOutcome {
+                    failure: None,
+                    fetched,
+                    published,
+                }) => {
                     backoff = self.config.idle_interval;
                     if published > 0 {
                         tracing::debug!(published, "relayed outbox jobs");
                     }
                     // A full batch means more are waiting: go straight on.
-                    if fetched as i64 >= self.config.batch_size { Duration::ZERO } else { self.config.idle_interval }
+                    if fetched as i64 >= self.config.batch_size {
+                        Duration::ZERO
+                    } else {
+                        self.config.idle_interval
+                    }
                 }
-                Ok(RelayOutcome { failure: Some(reason), published, .. }) => {
+                Ok(RelayOutcome {
+                    failure: Some(reason),
+                    published,
+                    ..
+                }) => {
                     tracing::warn!(published, %reason, "the broker did not take outbox jobs; will retry");
                     backoff = (backoff * 2).min(self.config.max_backoff);
                     backoff

@@ -7,7 +7,8 @@ use diesel_async::pooled_connection::{AsyncDieselConnectionManager, PoolError};
 use crate::PgError;
 
 pub type PgPool = bb8::Pool<AsyncDieselConnectionManager<AsyncPgConnection>>;
-pub(crate) type PgConnection<'a> = bb8::PooledConnection<'a, AsyncDieselConnectionManager<AsyncPgConnection>>;
+pub(crate) type PgConnection<'a> =
+    bb8::PooledConnection<'a, AsyncDieselConnectionManager<AsyncPgConnection>>;
 
 /// Pool settings. The defaults suit a 2-core machine where PostgreSQL shares the CPU with the service.
 #[derive(Debug, Clone)]

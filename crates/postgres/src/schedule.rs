@@ -26,7 +26,13 @@ pub struct Scheduler {
 
 impl Scheduler {
     pub fn new(pool: PgPool, clock: Arc<dyn Clock>, worker: impl Into<String>) -> Self {
-        Self { pool, clock, tasks: Vec::new(), worker: worker.into(), tick: Duration::from_secs(15) }
+        Self {
+            pool,
+            clock,
+            tasks: Vec::new(),
+            worker: worker.into(),
+            tick: Duration::from_secs(15),
+        }
     }
 
     pub fn with_task(mut self, task: Arc<dyn PeriodicTask>) -> Self {
@@ -55,10 +61,18 @@ impl Scheduler {
         Ok(inserted == 1)
     }
 
-    async fn finish(&self, task: &str, period: DateTime<Utc>, outcome: &str) -> Result<(), PgError> {
+    async fn finish(
+        &self,
+        task: &str,
+        period: DateTime<Utc>,
+        outcome: &str,
+    ) -> Result<(), PgError> {
         let mut conn = checkout(&self.pool).await?;
         diesel::update(scheduled_runs::table.find((task, period)))
-            .set((scheduled_runs::finished_at.eq(diesel::dsl::now), scheduled_runs::outcome.eq(outcome)))
+            .set((
+                scheduled_runs::finished_at.eq(diesel::dsl::now),
+                scheduled_runs::outcome.eq(outcome),
+            ))
             .execute(&mut conn)
             .await?;
         Ok(())

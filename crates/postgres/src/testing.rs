@@ -15,7 +15,8 @@ const TEMPLATE_LOCK_KEY: i64 = 0x4469_6e69_6e67_0002;
 
 /// The server the tests create their databases on; `TEST_DATABASE_URL` points elsewhere (any database on it).
 pub fn server_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 /// `url` with its database name replaced by `database`.
@@ -42,7 +43,9 @@ struct Found {
 }
 
 async fn admin() -> Result<AsyncPgConnection, PgError> {
-    AsyncPgConnection::establish(&server_url()).await.map_err(|e| PgError::Connection(e.to_string()))
+    AsyncPgConnection::establish(&server_url())
+        .await
+        .map_err(|e| PgError::Connection(e.to_string()))
 }
 
 async fn database_exists(conn: &mut AsyncPgConnection, name: &str) -> Result<bool, PgError> {
@@ -60,20 +63,32 @@ pub async fn template() -> Result<String, PgError> {
     if database_exists(&mut conn, &name).await? {
         return Ok(name);
     }
-    sql_query("SELECT pg_advisory_lock($1)").bind::<BigInt, _>(TEMPLATE_LOCK_KEY).execute(&mut conn).await?;
+    sql_query("SELECT pg_advisory_lock($1)")
+        .bind::<BigInt, _>(TEMPLATE_LOCK_KEY)
+        .execute(&mut conn)
+        .await?;
     let built = async {
         if database_exists(&mut conn, &name).await? {
             return Ok(());
         }
         let building = format!("{name}_building");
-        sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).execute(&mut conn).await?;
-        sql_query(format!("CREATE DATABASE {building}")).execute(&mut conn).await?;
+        sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await?;
+        sql_query(format!("CREATE DATABASE {building}"))
+            .execute(&mut conn)
+            .await?;
         run_migrations(&with_database(&server_url(), &building)).await?;
-        sql_query(format!("ALTER DATABASE {building} RENAME TO {name}")).execute(&mut conn).await?;
+        sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
+            .execute(&mut conn)
+            .await?;
         Ok::<_, PgError>(())
     }
     .await;
-    let _ = sql_query("SELECT pg_advisory_unlock($1)").bind::<BigInt, _>(TEMPLATE_LOCK_KEY).execute(&mut conn).await;
+    let _ = sql_query("SELECT pg_advisory_unlock($1)")
+        .bind::<BigInt, _>(TEMPLATE_LOCK_KEY)
+        .execute(&mut conn)
+        .await;
     built.map(|()| name)
 }
 
@@ -107,7 +122,11 @@ impl TestDatabase {
         let url = with_database(&server_url(), &name);
         let mut config = PgConfig::new(url.clone());
         config.max_connections = 8;
-        Ok(Self { pool: connect(&config), name, url })
+        Ok(Self {
+            pool: connect(&config),
+            name,
+            url,
+        })
     }
 
     pub fn url(&self) -> &str {
@@ -129,10 +148,17 @@ impl Drop for TestDatabase {
         // a small runtime of its own. A failure only leaves a database that `.ci/run` removes next time.
         let name = std::mem::take(&mut self.name);
         let dropper = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             runtime.block_on(async {
                 if let Ok(mut conn) = admin().await {
-                    let _ = sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                    let _ = sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
                 }
             });
         });
@@ -146,8 +172,14 @@ mod tests {
 
     #[test]
     fn replaces_the_database_of_a_url() {
-        assert_eq!(with_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
-        assert_eq!(with_database("postgres://u@h/postgres?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(
+            with_database("postgres://u@h:5432/postgres", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/postgres?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
         assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }

@@ -13,16 +13,21 @@ use diesel::{QueryableByName, sql_query};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diningcoach_kernel::schedule::PeriodicTask;
 use diningcoach_kernel::{
-    Email, InfraError, Job, JobId, JobKind, JobLedger, JobPublisher, MailTemplate, OutgoingEmail, PublishError,
-    SystemClock,
+    Email, InfraError, Job, JobId, JobKind, JobLedger, JobPublisher, MailTemplate, OutgoingEmail,
+    PublishError, SystemClock,
 };
 use diningcoach_postgres::testing::TestDatabase;
-use diningcoach_postgres::{MIGRATIONS, OutboxJanitor, PgJobLedger, PgOutbox, Scheduler, run_migrations};
+use diningcoach_postgres::{
+    MIGRATIONS, OutboxJanitor, PgJobLedger, PgOutbox, Scheduler, run_migrations,
+};
 
 fn mail_job(n: usize) -> Job {
     let mail = OutgoingEmail {
         to: Email::parse(&format!("user{n}@example.org")).unwrap(),
-        template: MailTemplate::ConfirmEmail { nickname: format!("user{n}"), link: "https://x/verify".into() },
+        template: MailTemplate::ConfirmEmail {
+            nickname: format!("user{n}"),
+            link: "https://x/verify".into(),
+        },
     };
     Job::new(&mail, Utc::now()).unwrap()
 }
@@ -72,11 +77,16 @@ async fn migrations_run_up_down_and_up_again() {
     let db = TestDatabase::empty().await.unwrap();
     let applied = run_migrations(db.url()).await.unwrap();
     assert!(!applied.is_empty());
-    assert!(run_migrations(db.url()).await.unwrap().is_empty(), "a second run applies nothing");
+    assert!(
+        run_migrations(db.url()).await.unwrap().is_empty(),
+        "a second run applies nothing"
+    );
 
     let url = db.url().to_owned();
     tokio::task::spawn_blocking(move || {
-        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url).unwrap();
+        let mut conn =
+            <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
+                .unwrap();
         conn.revert_all_migrations(MIGRATIONS).unwrap();
         assert!(conn.pending_migrations(MIGRATIONS).unwrap().len() == applied.len());
         conn.run_pending_migrations(MIGRATIONS).unwrap();
@@ -104,7 +114,9 @@ thread_local! {
         .unwrap_or(0);
 }
 
-async fn futures_join_all<F: std::future::Future + Send + 'static>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+async fn futures_join_all<F: std::future::Future + Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output>
 where
     F::Output: Send + 'static,
 {
@@ -141,9 +153,14 @@ async fn schema_rs_matches_the_migrations() {
         .current_dir(root)
         .output()
         .expect("the diesel CLI is installed by deploy/test.sh; run that, or `cargo install diesel_cli`");
-    assert!(output.status.success(), "diesel print-schema failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "diesel print-schema failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let generated = String::from_utf8(output.stdout).unwrap();
-    let checked_in = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/schema.rs")).unwrap();
+    let checked_in =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/schema.rs")).unwrap();
     assert!(
         generated == checked_in,
         "crates/postgres/src/schema.rs is out of date; regenerate it with `diesel print-schema`:\n{generated}"
@@ -160,7 +177,10 @@ async fn the_relay_publishes_each_job_once_in_order_and_marks_it() {
 
     let publisher = RecordingPublisher::default();
     let outcome = outbox.relay_batch(&publisher, 3).await.unwrap();
-    assert_eq!((outcome.fetched, outcome.published, outcome.failure), (3, 3, None));
+    assert_eq!(
+        (outcome.fetched, outcome.published, outcome.failure),
+        (3, 3, None)
+    );
     let outcome = outbox.relay_batch(&publisher, 3).await.unwrap();
     assert_eq!(outcome.published, 2);
     assert_eq!(outbox.relay_batch(&publisher, 3).await.unwrap().fetched, 0);
@@ -174,14 +194,27 @@ async fn the_relay_publishes_each_job_once_in_order_and_marks_it() {
 async fn a_broker_outage_keeps_jobs_pending_with_the_error_recorded() {
     let db = TestDatabase::new().await.unwrap();
     let outbox = PgOutbox::new(db.pool());
-    outbox.enqueue(&(0..4).map(mail_job).collect::<Vec<_>>()).await.unwrap();
+    outbox
+        .enqueue(&(0..4).map(mail_job).collect::<Vec<_>>())
+        .await
+        .unwrap();
 
-    let flaky = RecordingPublisher { refuse_after: Some(1), ..Default::default() };
+    let flaky = RecordingPublisher {
+        refuse_after: Some(1),
+        ..Default::default()
+    };
     let outcome = outbox.relay_batch(&flaky, 10).await.unwrap();
     assert_eq!(outcome.published, 1);
     assert!(outcome.failure.is_some());
     assert_eq!(outbox.backlog().await.unwrap().0, 3);
-    assert_eq!(count(&db, "SELECT count(*) AS n FROM outbox WHERE attempts = 1 AND last_error IS NOT NULL").await, 1);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM outbox WHERE attempts = 1 AND last_error IS NOT NULL"
+        )
+        .await,
+        1
+    );
 
     let healthy = RecordingPublisher::default();
     assert_eq!(outbox.relay_batch(&healthy, 10).await.unwrap().published, 3);
@@ -192,14 +225,23 @@ async fn a_broker_outage_keeps_jobs_pending_with_the_error_recorded() {
 async fn concurrent_relays_never_publish_a_job_twice() {
     let db = TestDatabase::new().await.unwrap();
     let outbox = PgOutbox::new(db.pool());
-    outbox.enqueue(&(0..300).map(mail_job).collect::<Vec<_>>()).await.unwrap();
+    outbox
+        .enqueue(&(0..300).map(mail_job).collect::<Vec<_>>())
+        .await
+        .unwrap();
 
     let publisher = Arc::new(RecordingPublisher::default());
     let relays = (0..4).map(|_| {
         let outbox = outbox.clone();
         let publisher = publisher.clone();
         async move {
-            while outbox.relay_batch(publisher.as_ref(), 7).await.unwrap().fetched > 0 {}
+            while outbox
+                .relay_batch(publisher.as_ref(), 7)
+                .await
+                .unwrap()
+                .fetched
+                > 0
+            {}
         }
     });
     futures_join_all(relays).await;
@@ -218,7 +260,10 @@ async fn the_relay_query_uses_the_pending_index() {
     let db = TestDatabase::new().await.unwrap();
     let mut conn = AsyncPgConnection::establish(db.url()).await.unwrap();
     // On a near-empty table a sequential scan is cheapest; take it off the table to see the plan we rely on.
-    sql_query("SET enable_seqscan = off").execute(&mut conn).await.unwrap();
+    sql_query("SET enable_seqscan = off")
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let plan: Vec<Line> = sql_query(
         "EXPLAIN SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED",
     )
@@ -226,7 +271,10 @@ async fn the_relay_query_uses_the_pending_index() {
     .await
     .unwrap();
     let plan: Vec<String> = plan.into_iter().map(|l| l.line).collect();
-    assert!(plan.iter().any(|l| l.contains("outbox_pending_idx")), "plan: {plan:#?}");
+    assert!(
+        plan.iter().any(|l| l.contains("outbox_pending_idx")),
+        "plan: {plan:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -261,7 +309,10 @@ async fn a_periodic_task_runs_once_per_period_across_workers() {
     let db = TestDatabase::new().await.unwrap();
     let task = Arc::new(CountingTask(AtomicUsize::new(0)));
     let workers: Vec<Scheduler> = (0..3)
-        .map(|n| Scheduler::new(db.pool(), Arc::new(SystemClock), format!("worker-{n}")).with_task(task.clone()))
+        .map(|n| {
+            Scheduler::new(db.pool(), Arc::new(SystemClock), format!("worker-{n}"))
+                .with_task(task.clone())
+        })
         .collect();
     for _ in 0..2 {
         for worker in &workers {
@@ -269,7 +320,14 @@ async fn a_periodic_task_runs_once_per_period_across_workers() {
         }
     }
     assert_eq!(AtomicUsize::load(&task.0, Ordering::SeqCst), 1);
-    assert_eq!(count(&db, "SELECT count(*) AS n FROM scheduled_runs WHERE outcome = 'counted'").await, 1);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM scheduled_runs WHERE outcome = 'counted'"
+        )
+        .await,
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -18,8 +18,10 @@ pub struct FileMailer {
 impl FileMailer {
     pub fn new(dir: impl Into<PathBuf>, from: Mailbox) -> Result<Self, SmtpError> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| SmtpError::MailDir { path: dir.display().to_string(), reason: e.to_string() })?;
+        std::fs::create_dir_all(&dir).map_err(|e| SmtpError::MailDir {
+            path: dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
         Ok(Self { dir, from })
     }
 }
@@ -31,8 +33,12 @@ impl Mailer for FileMailer {
         let path = self.dir.join(format!("{message_id}.eml"));
         let partial = self.dir.join(format!(".{message_id}.eml.partial"));
         // Write then rename, so a reader never sees half a mail.
-        tokio::fs::write(&partial, bytes).await.map_err(|e| MailError::Unavailable(e.to_string()))?;
-        tokio::fs::rename(&partial, &path).await.map_err(|e| MailError::Unavailable(e.to_string()))?;
+        tokio::fs::write(&partial, bytes)
+            .await
+            .map_err(|e| MailError::Unavailable(e.to_string()))?;
+        tokio::fs::rename(&partial, &path)
+            .await
+            .map_err(|e| MailError::Unavailable(e.to_string()))?;
         tracing::info!(%message_id, to = %mail.to, path = %path.display(), "mail written to the mail directory");
         Ok(())
     }
@@ -49,11 +55,18 @@ mod tests {
     #[tokio::test]
     async fn writes_a_complete_mime_mail_named_by_its_id() {
         let dir = std::env::temp_dir().join(format!("dc-mail-{}", JobId::generate()));
-        let mailer = FileMailer::new(&dir, crate::sender("DiningCoach <no-reply@diningcoach.app>").unwrap()).unwrap();
+        let mailer = FileMailer::new(
+            &dir,
+            crate::sender("DiningCoach <no-reply@diningcoach.app>").unwrap(),
+        )
+        .unwrap();
         let id = JobId::generate();
         let mail = OutgoingEmail {
             to: Email::parse("ann@example.org").unwrap(),
-            template: MailTemplate::ResetPassword { nickname: "Ann".into(), link: "https://a/reset?token=t".into() },
+            template: MailTemplate::ResetPassword {
+                nickname: "Ann".into(),
+                link: "https://a/reset?token=t".into(),
+            },
         };
         mailer.send(id, &mail).await.unwrap();
         mailer.send(id, &mail).await.unwrap();

@@ -25,5 +25,6 @@ pub enum SmtpError {
 
 /// Parses the sender mailbox, e.g. `DiningCoach <no-reply@diningcoach.app>`.
 pub fn sender(raw: &str) -> Result<Mailbox, SmtpError> {
-    raw.parse().map_err(|e: lettre::address::AddressError| SmtpError::InvalidSender(e.to_string()))
+    raw.parse()
+        .map_err(|e: lettre::address::AddressError| SmtpError::InvalidSender(e.to_string()))
 }

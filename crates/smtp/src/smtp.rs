@@ -26,8 +26,16 @@ impl LettreMailer {
 
 /// Builds the MIME message: plain text and HTML alternatives, with the job id as Message-ID so that a mail sent
 /// again after a crash is recognisably the same mail.
-pub(crate) fn message(from: &Mailbox, message_id: JobId, mail: &OutgoingEmail) -> Result<Message, MailError> {
-    let to: Mailbox = mail.to.as_str().parse().map_err(|e| MailError::Rejected(format!("recipient: {e}")))?;
+pub(crate) fn message(
+    from: &Mailbox,
+    message_id: JobId,
+    mail: &OutgoingEmail,
+) -> Result<Message, MailError> {
+    let to: Mailbox = mail
+        .to
+        .as_str()
+        .parse()
+        .map_err(|e| MailError::Rejected(format!("recipient: {e}")))?;
     let rendered = render(&mail.template);
     let domain = from.email.domain().to_owned();
     Message::builder()
@@ -35,7 +43,10 @@ pub(crate) fn message(from: &Mailbox, message_id: JobId, mail: &OutgoingEmail) -
         .to(to)
         .subject(rendered.subject)
         .message_id(Some(format!("<{message_id}@{domain}>")))
-        .multipart(MultiPart::alternative_plain_html(rendered.text, rendered.html))
+        .multipart(MultiPart::alternative_plain_html(
+            rendered.text,
+            rendered.html,
+        ))
         .map_err(|e| MailError::Rejected(e.to_string()))
 }
 

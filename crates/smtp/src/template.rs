@@ -40,11 +40,19 @@ pub fn render(template: &MailTemplate) -> RenderedMail {
     let (source, values) = source(template);
     let fill = |body: &str, escape: bool| {
         values.iter().fold(body.to_owned(), |body, (name, value)| {
-            let value = if escape { escape_html(value) } else { (*value).to_owned() };
+            let value = if escape {
+                escape_html(value)
+            } else {
+                (*value).to_owned()
+            };
             body.replace(&format!("{{{{{name}}}}}"), &value)
         })
     };
-    RenderedMail { subject: source.subject.to_owned(), text: fill(source.text, false), html: fill(source.html, true) }
+    RenderedMail {
+        subject: source.subject.to_owned(),
+        text: fill(source.text, false),
+        html: fill(source.html, true),
+    }
 }
 
 fn escape_html(raw: &str) -> String {
@@ -73,9 +81,15 @@ mod tests {
             link: "https://app.example/verify-email?token=abc&x=1".into(),
         });
         assert!(mail.text.contains("Hello <b>Ann</b>,"));
-        assert!(mail.text.contains("https://app.example/verify-email?token=abc&x=1"));
+        assert!(
+            mail.text
+                .contains("https://app.example/verify-email?token=abc&x=1")
+        );
         assert!(mail.html.contains("Hello &lt;b&gt;Ann&lt;/b&gt;,"));
-        assert!(mail.html.contains("href=\"https://app.example/verify-email?token=abc&amp;x=1\""));
+        assert!(
+            mail.html
+                .contains("href=\"https://app.example/verify-email?token=abc&amp;x=1\"")
+        );
         for body in [&mail.text, &mail.html] {
             assert!(!body.contains("{{"), "unfilled placeholder in {body}");
         }
@@ -84,12 +98,21 @@ mod tests {
     #[test]
     fn every_template_renders_completely() {
         for template in [
-            MailTemplate::ConfirmEmail { nickname: "n".into(), link: "l".into() },
-            MailTemplate::ResetPassword { nickname: "n".into(), link: "l".into() },
+            MailTemplate::ConfirmEmail {
+                nickname: "n".into(),
+                link: "l".into(),
+            },
+            MailTemplate::ResetPassword {
+                nickname: "n".into(),
+                link: "l".into(),
+            },
         ] {
             let mail = render(&template);
             assert!(!mail.subject.is_empty());
-            assert!(!mail.text.contains("{{") && !mail.html.contains("{{"), "{template:?}");
+            assert!(
+                !mail.text.contains("{{") && !mail.html.contains("{{"),
+                "{template:?}"
+            );
         }
     }
 }
