@@ -20,6 +20,8 @@ class Sink:
         self.delay = delay
 
     async def handle_DATA(self, server, session, envelope):
+        # Lets a test see that a delivery is under way (and kill the client in the middle of it).
+        open(os.path.join(self.directory, f".receiving-{time.time_ns()}"), "w").close()
         if self.delay:
             await asyncio.sleep(self.delay)
         transport = getattr(server, "transport", None)

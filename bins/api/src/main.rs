@@ -68,6 +68,7 @@ async fn run(settings: ApiSettings) -> anyhow::Result<()> {
     // readiness reports the broker.
     let mut broker_config = BrokerConfig::new(settings.common.amqp_url.clone());
     broker_config.prefix = settings.common.amqp_prefix.clone();
+    broker_config.queue_expiry = settings.common.amqp_queue_expiry;
     broker_config.connection_name = format!("diningcoach-api@{}", settings.api_addr);
     let broker = Broker::start(broker_config).context("invalid RabbitMQ settings")?;
 

@@ -87,6 +87,7 @@ async fn main() -> ExitCode {
 async fn parking_lot(settings: &CommonSettings) -> anyhow::Result<(Broker, ParkingLot)> {
     let mut config = BrokerConfig::new(settings.amqp_url.clone());
     config.prefix = settings.amqp_prefix.clone();
+    config.queue_expiry = settings.amqp_queue_expiry;
     config.connection_name = "diningcoach-cli".to_owned();
     let broker = Broker::start(config)?;
     broker

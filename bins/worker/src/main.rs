@@ -75,6 +75,7 @@ async fn run(settings: WorkerSettings) -> anyhow::Result<()> {
     let worker_name = format!("diningcoach-worker@{}", std::process::id());
     let mut broker_config = BrokerConfig::new(settings.common.amqp_url.clone());
     broker_config.prefix = settings.common.amqp_prefix.clone();
+    broker_config.queue_expiry = settings.common.amqp_queue_expiry;
     broker_config.connection_name = worker_name.clone();
     broker_config.prefetch = settings.prefetch;
     broker_config.retry_delays = settings.retry_delays.clone();

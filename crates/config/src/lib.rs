@@ -113,6 +113,8 @@ pub struct CommonSettings {
     pub amqp_url: String,
     /// Prefix of every exchange and queue name, so that several deployments (or test runs) can share a broker.
     pub amqp_prefix: String,
+    /// Deletes queues unused this long; for throw-away prefixes (tests), never in production.
+    pub amqp_queue_expiry: Option<Duration>,
     pub log_format: LogFormat,
 }
 
@@ -139,6 +141,10 @@ impl CommonSettings {
                 &["amqp", "amqps"],
             )?,
             amqp_prefix: env.string("AMQP_PREFIX", "diningcoach"),
+            amqp_queue_expiry: match env.optional("AMQP_QUEUE_EXPIRY_SECS") {
+                None => None,
+                Some(_) => Some(env.seconds("AMQP_QUEUE_EXPIRY_SECS", 0)?).filter(|d| !d.is_zero()),
+            },
             log_format: env.parsed("LOG_FORMAT", LogFormat::Text)?,
         })
     }

@@ -252,48 +252,69 @@ impl DietCatalog {
 
     fn read_tag(&self, tag: &str, section: Section, analysis: &mut FoodAnalysis) {
         let name = tag.split_once(':').map_or(tag, |(_, name)| name);
-        match self.taxonomy.exact(name) {
-            Some(entry) => {
-                match section {
-                    Section::Traces => {
-                        analysis.traces = analysis.traces.union(entry.is.union(entry.maybe))
-                    }
-                    Section::Ingredients | Section::Contains => {
-                        analysis.contains = analysis.contains.union(entry.is);
-                        analysis.possibly = analysis.possibly.union(entry.maybe);
-                    }
-                }
-                analysis.declared.push(DeclaredTag {
-                    tag: tag.to_owned(),
-                    section,
-                    is: entry.is,
-                });
+        let Some(entry) = self.taxonomy.exact(name) else {
+            analysis.unmapped_tags.push(tag.to_owned());
+            return;
+        };
+        // A tag says the allergen is there, not in which form or amount: "en:sesame-seeds" may be sesame oil,
+        // so it carries no fibre, texture, starch, sugar or salt.
+        let is = entry.is.difference(self.form_properties);
+        let maybe = entry.maybe.difference(self.form_properties);
+        match section {
+            Section::Traces => analysis.traces = analysis.traces.union(is.union(maybe)),
+            Section::Ingredients | Section::Contains => {
+                analysis.contains = analysis.contains.union(is);
+                analysis.possibly = analysis.possibly.union(maybe);
             }
-            None => analysis.unmapped_tags.push(tag.to_owned()),
         }
+        analysis.declared.push(DeclaredTag {
+            tag: tag.to_owned(),
+            section,
+            is,
+        });
     }
 }
 
 /// A compound ingredient whose sub-ingredients are all recognised is explained by them: it counts as recognised
-/// even if its own name is not ("Hobnob crumb (...)"), and its own "maybe" is settled by what they say
-/// ("gelatine (beef)", "E471 (vegetable)").
+/// even if its own name is not ("Hobnob crumb (...)").
+///
+/// Its own "maybe" is settled when the sub-ingredients state the origin: either they name one of the possible
+/// origins ("gelatine (beef)", "natural flavour (contains milk)") or they carry no property at all ("E471
+/// (vegetable)"). An allergen reminder that says nothing about the doubt does not settle it: "skipjack tuna
+/// (fish)" may still be a high-mercury tuna.
 fn settle_by_children(ingredients: &mut [AnalysedIngredient]) {
-    // (has children, all children recognised) per ingredient; children always follow their parent.
-    let mut children: Vec<(bool, bool)> = vec![(false, true); ingredients.len()];
+    #[derive(Clone, Copy)]
+    struct Children {
+        any: bool,
+        all_recognised: bool,
+        properties: PropertySet,
+    }
+    let none = Children {
+        any: false,
+        all_recognised: true,
+        properties: PropertySet::EMPTY,
+    };
+    // Children always follow their parent, so a reverse pass sees them first.
+    let mut children = vec![none; ingredients.len()];
     for index in (0..ingredients.len()).rev() {
-        let (has_children, all_recognised) = children[index];
+        let found = children[index];
         let ingredient = &mut ingredients[index];
-        if has_children && all_recognised {
+        if found.any && found.all_recognised {
             ingredient.recognised = true;
-            ingredient.maybe = PropertySet::EMPTY;
+            if found.properties.is_empty() || found.properties.intersects(ingredient.maybe) {
+                ingredient.maybe = PropertySet::EMPTY;
+            }
         }
+        let (recognised, properties) =
+            (ingredient.recognised, ingredient.is.union(ingredient.maybe));
         if let Some(parent) = ingredient
             .parsed
             .parent
             .and_then(|p| children.get_mut(usize::from(p)))
         {
-            parent.0 = true;
-            parent.1 &= ingredient.recognised;
+            parent.any = true;
+            parent.all_recognised &= recognised;
+            parent.properties = parent.properties.union(properties);
         }
     }
 }

@@ -234,7 +234,19 @@ pub struct DietCatalog {
     pub(crate) taxonomy: Taxonomy,
     /// Lower-cased tag → label code.
     pub(crate) label_tags: BTreeMap<String, String>,
+    /// Properties about the form or amount of an ingredient, which allergen tags do not tell.
+    pub(crate) form_properties: PropertySet,
 }
+
+/// Properties about the form or amount of an ingredient, which allergen tags do not tell.
+const FORM_PROPERTIES: &[&str] = &[
+    "high_fiber",
+    "hard_texture",
+    "starch",
+    "added_sugar",
+    "salt",
+    "sea_salt",
+];
 
 impl DietCatalog {
     /// Loads and validates the data embedded in the crate.
@@ -461,6 +473,10 @@ impl Loader<'_> {
                     .map(|tag| (tag.to_lowercase(), label.code.clone()))
             })
             .collect();
+        let form_properties = FORM_PROPERTIES
+            .iter()
+            .filter_map(|code| Property::from_code(code))
+            .collect();
         Ok(DietCatalog {
             diets,
             conditions,
@@ -469,6 +485,7 @@ impl Loader<'_> {
             allergy_policy,
             taxonomy,
             label_tags,
+            form_properties,
         })
     }
 
@@ -603,9 +620,9 @@ impl Loader<'_> {
                 let finite = [parameter.min, parameter.default, parameter.max]
                     .iter()
                     .all(|v| v.is_finite());
-                if !finite
-                    || !(parameter.min <= parameter.default && parameter.default <= parameter.max)
-                {
+                let ordered =
+                    parameter.min <= parameter.default && parameter.default <= parameter.max;
+                if !(finite && ordered) {
                     return Err(invalid(
                         path,
                         format!("{field}.default"),

@@ -110,6 +110,9 @@ const READER_NOTES: &[&str] = &[
     "underlined",
     "in capital",
     "for allergens",
+    "minimum",
+    "at least",
+    "in addition to",
 ];
 /// Headings that may precede the list.
 const LIST_HEADINGS: &[&str] = &[
@@ -462,7 +465,10 @@ fn split_words<'a>(text: &'a str, separators: &[&str]) -> Vec<&'a str> {
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' => depth = depth.saturating_sub(1),
             _ if depth == 0 => {
-                if let Some(separator) = separators.iter().find(|s| lower[at..].starts_with(**s)) {
+                if let Some(separator) = separators
+                    .iter()
+                    .find(|s| bytes[at..].starts_with(s.as_bytes()))
+                {
                     parts.push(&text[start..at]);
                     at += separator.len();
                     start = at;

@@ -163,6 +163,25 @@ impl DietProfile {
         tags
     }
 
+    /// Groups of tags a food must have at least one of, per group, to be `ok` (label rules such as the soft-food
+    /// texture: `[["label:soft_texture"]]`). In SQL: `dietary_tags && $group` for each group.
+    #[must_use]
+    pub fn required_tags(&self) -> Vec<Vec<String>> {
+        self.rule_sets
+            .iter()
+            .flat_map(|set| &set.rules)
+            .filter_map(|rule| match &rule.check {
+                ActiveCheck::Labels { any_of, severity } if *severity > Level::Ok => Some(
+                    any_of
+                        .iter()
+                        .map(|label| format!("label:{label}"))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The per-100 g and per-serving nutrient limits above which a food is not `ok`.
     #[must_use]
     pub fn nutrient_ceilings(&self) -> Vec<NutrientCeiling> {

@@ -131,7 +131,7 @@ impl Taxonomy {
     pub(crate) fn read(&self, text: &str) -> Reading {
         let normalised = normalise(text);
         let words: Vec<&str> = normalised.split(' ').filter(|w| !w.is_empty()).collect();
-        let ids: Vec<Option<u32>> = words.iter().map(|word| self.word_id(word)).collect();
+        let ids: Vec<WordIds> = words.iter().map(|word| self.word_ids(word)).collect();
         let mut reading = Reading {
             recognised: !words.is_empty(),
             ..Reading::default()
@@ -162,10 +162,10 @@ impl Taxonomy {
     /// The entry whose whole name is exactly `text` (used for tags such as `en:sesame-seeds`).
     pub(crate) fn exact(&self, text: &str) -> Option<&Entry> {
         let normalised = normalise(text);
-        let ids: Vec<Option<u32>> = normalised
+        let ids: Vec<WordIds> = normalised
             .split(' ')
             .filter(|w| !w.is_empty())
-            .map(|w| self.word_id(w))
+            .map(|w| self.word_ids(w))
             .collect();
         match self.longest_name(&ids) {
             Some((end, entry)) if end == ids.len() => self.entries.get(entry as usize),
@@ -173,20 +173,26 @@ impl Taxonomy {
         }
     }
 
-    /// The word's id, trying singular forms of an English plural.
-    fn word_id(&self, word: &str) -> Option<u32> {
-        self.words.get(word).copied().or_else(|| {
-            singular_candidates(word).find_map(|singular| self.words.get(&singular).copied())
-        })
+    /// The word's id as written, and the id of its singular form if that is a different known word ("eggs" is
+    /// a word of "whole eggs", and "free range eggs" must still reach "free range egg").
+    fn word_ids(&self, word: &str) -> WordIds {
+        let exact = self.words.get(word).copied();
+        let singular =
+            singular_candidates(word).find_map(|singular| self.words.get(&singular).copied());
+        [exact, singular.filter(|id| Some(*id) != exact)]
     }
 
-    /// The longest name starting at the first word: (number of words, entry).
-    fn longest_name(&self, ids: &[Option<u32>]) -> Option<(usize, u32)> {
+    /// The longest name starting at the first word: (number of words, entry). At each word the form as written
+    /// is tried first, then its singular.
+    fn longest_name(&self, ids: &[WordIds]) -> Option<(usize, u32)> {
         let mut node = 0u32;
         let mut best = None;
-        for (length, id) in ids.iter().enumerate() {
-            let Some(id) = id else { break };
-            let Some(&next) = self.edges.get(&(node, *id)) else {
+        for (length, forms) in ids.iter().enumerate() {
+            let Some(next) = forms
+                .iter()
+                .flatten()
+                .find_map(|id| self.edges.get(&(node, *id)).copied())
+            else {
                 break;
             };
             node = next;
@@ -197,3 +203,6 @@ impl Taxonomy {
         best
     }
 }
+
+/// A word's id as written and its singular's id.
+type WordIds = [Option<u32>; 2];

@@ -125,7 +125,7 @@ mod tests {
         let first = |w: &str| singular_candidates(w).collect::<Vec<_>>();
         assert_eq!(first("tomatoes"), ["tomato", "tomatoe"]);
         assert_eq!(first("cherries"), ["cherry", "cherri", "cherrie"]);
-        assert!(first("molasses").is_empty());
+        assert!(first("grass").is_empty());
         assert!(first("asparagus").is_empty());
         assert!(first("oats").contains(&"oat".to_owned()));
     }

@@ -312,7 +312,8 @@ pub fn evaluate<'a>(
                     let settled = !unless_labels.is_empty()
                         && food.labels.iter().any(|l| unless_labels.contains(l));
                     let certain = food.contains.intersection(*properties);
-                    if !certain.is_empty() && !(settled && *labels_settle_certain) {
+                    let certain_settled = settled && *labels_settle_certain;
+                    if !certain.is_empty() && !certain_settled {
                         certain_findings(food, *properties, *severity, &mut push);
                     }
                     if settled {
@@ -425,7 +426,8 @@ pub fn evaluate<'a>(
             }
         }
     }
-    reasons.sort_by(|a, b| b.severity.cmp(&a.severity));
+    // Stable: within a severity, reasons keep the order of diets, rules and ingredients.
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.severity));
     let level = reasons.first().map_or(Level::Ok, |r| r.severity);
     Verdict { level, reasons }
 }

@@ -478,7 +478,8 @@ pub async fn health_profile(
     Ok(with_etag(health.version, health.into()))
 }
 
-/// Replace the health profile. Codes come from `GET /api/v1/diets`; an unknown one is a 422 naming it. Send
+/// Replace the health profile (fields left out are cleared, as PUT replaces the whole representation; height and
+/// weight are the profile's). Codes come from `GET /api/v1/diets`; an unknown one is a 422 naming it. Send
 /// `If-Match` with the ETag you read to avoid overwriting a change made on another device (412 if it is stale).
 #[utoipa::path(put, path = "/api/v1/me/health", tag = "identity", request_body = HealthRequest, security(("bearer" = [])),
     params(("If-Match" = Option<String>, Header, description = "The ETag of the version this change is based on")),

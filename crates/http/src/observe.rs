@@ -69,6 +69,8 @@ pub(crate) async fn observe(
     }
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     span.in_scope(|| match status {
+        // A 503 is an outage already logged where it was seen (and expected from the readiness probe).
+        503 => tracing::warn!(status, latency_ms, route, "request answered"),
         500.. => tracing::error!(status, latency_ms, route, "request answered"),
         400..500 => tracing::info!(status, latency_ms, route, "request answered"),
         _ => tracing::debug!(status, latency_ms, route, "request answered"),
