@@ -18,31 +18,34 @@ pub(crate) const VOCABULARY_FILE: &str = "properties.txt";
 /// The largest vocabulary a [`PropertySet`] can hold.
 pub const MAX_PROPERTIES: usize = 128;
 
-/// The property codes, sorted; a code's position is its bit in a [`PropertySet`].
+/// The property codes with their names for people, sorted by code; a code's position is its bit in a
+/// [`PropertySet`].
 ///
-/// Parsing cannot fail (one code per line, `#` starts a comment); whether the codes are well formed, unique and at
+/// Parsing cannot fail (one `code = name` per line, `#` starts a comment); whether the codes are well formed, unique and at
 /// most [`MAX_PROPERTIES`] is checked by [`crate::DietCatalog::load`], which every binary calls at start-up.
-static VOCABULARY: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-    let mut codes: Vec<&'static str> = data::file(VOCABULARY_FILE)
+static VOCABULARY: LazyLock<Vec<(&'static str, &'static str)>> = LazyLock::new(|| {
+    let mut codes: Vec<(&'static str, &'static str)> = data::file(VOCABULARY_FILE)
         .map(vocabulary_lines)
         .unwrap_or_default()
         .into_iter()
-        .map(|(_, code, _)| code)
+        .map(|(_, code, name)| (code, name))
         .collect();
-    codes.sort_unstable();
-    codes.dedup();
+    codes.sort_unstable_by_key(|(code, _)| *code);
+    codes.dedup_by_key(|(code, _)| *code);
     codes.truncate(MAX_PROPERTIES);
     codes
 });
 
-/// `(line number, code, description)` for every non-empty line of the vocabulary file.
+/// `(line number, code, name)` for every non-empty line of a vocabulary file: `code = name for people  # comment`.
+/// Without `= name`, the name is the code.
 pub(crate) fn vocabulary_lines(text: &str) -> Vec<(usize, &str, &str)> {
     text.lines()
         .enumerate()
         .filter_map(|(index, line)| {
-            let (code, description) = line.split_once('#').unwrap_or((line, ""));
+            let entry = line.split_once('#').map_or(line, |(entry, _)| entry);
+            let (code, name) = entry.split_once('=').unwrap_or((entry, entry));
             let code = code.trim();
-            (!code.is_empty()).then_some((index + 1, code, description.trim()))
+            (!code.is_empty()).then_some((index + 1, code, name.trim()))
         })
         .collect()
 }
@@ -56,7 +59,7 @@ impl Property {
     #[must_use]
     pub fn from_code(code: &str) -> Option<Self> {
         VOCABULARY
-            .binary_search(&code)
+            .binary_search_by(|(known, _)| known.cmp(&code))
             .ok()
             .and_then(|index| u8::try_from(index).ok())
             .map(Self)
@@ -65,7 +68,17 @@ impl Property {
     /// The property's code, e.g. `animal_origin`.
     #[must_use]
     pub fn code(self) -> &'static str {
-        VOCABULARY.get(usize::from(self.0)).copied().unwrap_or("")
+        VOCABULARY
+            .get(usize::from(self.0))
+            .map_or("", |(code, _)| code)
+    }
+
+    /// The property's name for people, e.g. `animal products`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        VOCABULARY
+            .get(usize::from(self.0))
+            .map_or("", |(_, name)| name)
     }
 
     fn bit(self) -> u128 {

@@ -123,7 +123,7 @@ impl Reason<'_> {
     pub fn message(&self) -> String {
         let names = |set: &PropertySet| {
             set.iter()
-                .map(|p| p.code().replace('_', " "))
+                .map(|p| p.name().replace('_', " "))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -358,48 +358,22 @@ pub fn evaluate<'a>(
                     avoid_above,
                     missing,
                 } => {
-                    let per_100g = food.nutrients.get(*nutrient);
-                    let serving = food.serving_size_g;
-                    let (value, eaten_today) = match (per, per_100g, serving) {
-                        (_, None, _) => {
-                            if !missing_reported.contains(&(*nutrient, nutrient.code()))
-                                && *missing > Level::Ok
+                    let (value, eaten_today) = match nutrient_amount(food, intake, *nutrient, *per)
+                    {
+                        Ok(amount) => amount,
+                        Err(what) => {
+                            if *missing > Level::Ok
+                                && !missing_reported.contains(&(*nutrient, what))
                             {
-                                missing_reported.push((*nutrient, nutrient.code()));
-                                push(
-                                    *missing,
-                                    Evidence::MissingNutrient {
-                                        nutrient: *nutrient,
-                                        per: *per,
-                                        missing: nutrient.code(),
-                                    },
-                                );
+                                missing_reported.push((*nutrient, what));
+                                let evidence = Evidence::MissingNutrient {
+                                    nutrient: *nutrient,
+                                    per: *per,
+                                    missing: what,
+                                };
+                                push(*missing, evidence);
                             }
                             continue;
-                        }
-                        (Basis::Per100g, Some(amount), _) => (amount, None),
-                        (Basis::Serving | Basis::Day, Some(_), None) => {
-                            if !missing_reported.contains(&(*nutrient, "serving_size_g"))
-                                && *missing > Level::Ok
-                            {
-                                missing_reported.push((*nutrient, "serving_size_g"));
-                                push(
-                                    *missing,
-                                    Evidence::MissingNutrient {
-                                        nutrient: *nutrient,
-                                        per: *per,
-                                        missing: "serving_size_g",
-                                    },
-                                );
-                            }
-                            continue;
-                        }
-                        (Basis::Serving, Some(amount), Some(grams)) => {
-                            (amount * grams / 100.0, None)
-                        }
-                        (Basis::Day, Some(amount), Some(grams)) => {
-                            let eaten = intake.eaten(*nutrient);
-                            (eaten + amount * grams / 100.0, Some(eaten))
                         }
                     };
                     let exceeded = [(Level::Avoid, avoid_above), (Level::Caution, caution_above)]
@@ -430,6 +404,30 @@ pub fn evaluate<'a>(
     reasons.sort_by_key(|r| std::cmp::Reverse(r.severity));
     let level = reasons.first().map_or(Level::Ok, |r| r.severity);
     Verdict { level, reasons }
+}
+
+/// The amount a nutrient rule compares with its limits, and for daily rules what was eaten before; or what is
+/// missing to compute it (the nutrient's code, or `serving_size_g`).
+fn nutrient_amount(
+    food: &FoodAnalysis,
+    intake: &DayIntake,
+    nutrient: Nutrient,
+    per: Basis,
+) -> Result<(f64, Option<f64>), &'static str> {
+    let per_100g = food.nutrients.get(nutrient).ok_or(nutrient.code())?;
+    let serving = || {
+        food.serving_size_g
+            .map(|grams| per_100g * grams / 100.0)
+            .ok_or("serving_size_g")
+    };
+    match per {
+        Basis::Per100g => Ok((per_100g, None)),
+        Basis::Serving => Ok((serving()?, None)),
+        Basis::Day => {
+            let eaten = intake.eaten(nutrient);
+            Ok((eaten + serving()?, Some(eaten)))
+        }
+    }
 }
 
 fn ingredients_in(

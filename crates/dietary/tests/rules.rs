@@ -115,6 +115,17 @@ fn ingredient_rules_of_every_diet() {
         ("low_purine", "Rice, chicken", Caution),
         ("low_purine", "Rice, yeast extract", Avoid),
         ("low_purine", "Water, high fructose corn syrup", Caution),
+        // E-numbers, spaced or not, and other languages are just more names
+        ("vegan", "Sugar, E120", Avoid),
+        ("vegan", "Sugar, glazing agent: E 904", Avoid),
+        ("vegetarian", "Sugar, E441", Avoid),
+        ("halal", "Sugar, colour (E120)", Caution),
+        ("halal", "Sugar, INS 471", Caution),
+        ("halal", "밀가루, 설탕, 돼지고기", Avoid),
+        ("vegan", "Sucre, eau", Ok),
+        ("vegan", "Sucre, lait", Avoid),
+        ("vegan", "Sugar, Crème Fraîche", Avoid),
+        ("gluten_free", "Tomatoes, Cherries, Peaches", Ok),
         // soft_food: hard pieces avoid, otherwise the label must show a soft texture
         ("soft_food", "Popcorn, salt", Avoid),
         ("soft_food", "Yogurt, sugar", Unknown),
@@ -437,7 +448,7 @@ fn reasons_name_diet_rule_and_evidence() {
     assert_eq!(json["level"], "avoid");
     assert_eq!(
         json["reasons"][0]["message"],
-        "“Whey Powder” contains animal origin."
+        "“Whey Powder” contains animal products."
     );
     assert_eq!(json["reasons"][0]["evidence"]["kind"], "ingredient");
     assert_eq!(json["reasons"][0]["evidence"]["matched"][0], "whey");

@@ -57,9 +57,12 @@ impl FieldError {
     }
 }
 
-/// An error on its way to becoming a problem+json response.
+/// An error on its way to becoming a problem+json response. Boxed: it travels in every handler's `Result`.
 #[derive(Debug, Clone)]
-pub struct ApiError {
+pub struct ApiError(Box<ProblemParts>);
+
+#[derive(Debug, Clone)]
+struct ProblemParts {
     status: StatusCode,
     slug: &'static str,
     title: &'static str,
@@ -71,7 +74,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, slug: &'static str, title: &'static str) -> Self {
-        Self {
+        Self(Box::new(ProblemParts {
             status,
             slug,
             title,
@@ -79,23 +82,24 @@ impl ApiError {
             errors: Vec::new(),
             headers: Vec::new(),
             checks: None,
-        }
+        }))
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
-        self.detail = Some(detail.into());
+        self.0.detail = Some(detail.into());
         self
     }
 
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
-        self.headers
+        self.0
+            .headers
             .push((header::RETRY_AFTER, seconds.to_string()));
         self
     }
 
     /// Tells the client how to authenticate (RFC 6750), on 401 answers.
     pub fn with_bearer_challenge(mut self) -> Self {
-        self.headers.push((
+        self.0.headers.push((
             header::WWW_AUTHENTICATE,
             "Bearer realm=\"diningcoach\"".to_owned(),
         ));
@@ -106,7 +110,7 @@ impl ApiError {
         mut self,
         checks: serde_json::Map<String, serde_json::Value>,
     ) -> Self {
-        self.checks = Some(checks);
+        self.0.checks = Some(checks);
         self
     }
 
@@ -121,7 +125,7 @@ impl ApiError {
             "The request has invalid fields",
         )
         .with_detail(detail);
-        error.errors = errors;
+        error.0.errors = errors;
         error
     }
 
@@ -180,25 +184,25 @@ impl ApiError {
     }
 
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     pub fn problem(&self) -> Problem {
         Problem {
-            kind: format!("{TYPE_BASE}{}", self.slug),
-            title: self.title.to_owned(),
-            status: self.status.as_u16(),
-            detail: self.detail.clone(),
-            errors: self.errors.clone(),
-            checks: self.checks.clone(),
+            kind: format!("{TYPE_BASE}{}", self.0.slug),
+            title: self.0.title.to_owned(),
+            status: self.0.status.as_u16(),
+            detail: self.0.detail.clone(),
+            errors: self.0.errors.clone(),
+            checks: self.0.checks.clone(),
         }
     }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.title)?;
-        if let Some(detail) = &self.detail {
+        write!(f, "{} {}", self.0.status.as_u16(), self.0.title)?;
+        if let Some(detail) = &self.0.detail {
             write!(f, ": {detail}")?;
         }
         Ok(())
@@ -207,13 +211,13 @@ impl std::fmt::Display for ApiError {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
-        let mut response = HttpResponse::build(self.status);
+        let mut response = HttpResponse::build(self.0.status);
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
-        for (name, value) in &self.headers {
+        for (name, value) in &self.0.headers {
             response.insert_header((name.clone(), value.clone()));
         }
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();

@@ -18,14 +18,15 @@ pub enum PgError {
 impl PgError {
     /// True when the database is down or saturated rather than the query being wrong: worth a 503 and a retry.
     pub fn is_unavailable(&self) -> bool {
-        match self {
-            PgError::PoolTimeout | PgError::Connection(_) => true,
-            PgError::Query(DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => {
-                true
-            }
-            PgError::Query(DieselError::BrokenTransactionManager) => true,
-            _ => false,
-        }
+        matches!(
+            self,
+            PgError::PoolTimeout
+                | PgError::Connection(_)
+                | PgError::Query(
+                    DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+                        | DieselError::BrokenTransactionManager
+                )
+        )
     }
 }
 

@@ -724,56 +724,54 @@ impl ProfileRepository for PgIdentityStore {
     ) -> Result<HealthProfile, IdentityError> {
         let mut conn = checkout(&self.pool).await.map_err(infra)?;
         let id = user.as_uuid();
-        let outcome = conn
-            .transaction(async |conn| {
-                let current: Option<i32> = health_profiles::table
-                    .find(id)
-                    .select(health_profiles::version)
-                    .for_update()
-                    .first(conn)
-                    .await
-                    .optional()?;
-                let Some(current) = current else {
-                    return Ok(Err(IdentityError::UserNotFound));
-                };
-                if expected_version.is_some_and(|expected| expected != current) {
-                    return Ok(Err(IdentityError::VersionMismatch { expected: current }));
-                }
-                let row: HealthRow = diesel::update(health_profiles::table.find(id))
-                    .set((
-                        health_profiles::conditions.eq(profile
-                            .conditions
-                            .iter()
-                            .cloned()
-                            .map(Some)
-                            .collect::<Vec<_>>()),
-                        health_profiles::diets.eq(diets_to_json(&profile.diets)),
-                        health_profiles::allergens.eq(profile
-                            .allergens
-                            .iter()
-                            .cloned()
-                            .map(Some)
-                            .collect::<Vec<_>>()),
-                        health_profiles::pregnant.eq(profile.pregnant),
-                        health_profiles::notes.eq(profile.notes.as_deref()),
-                        health_profiles::version.eq(health_profiles::version + 1),
-                        health_profiles::updated_at.eq(now),
-                    ))
-                    .returning(HealthRow::as_returning())
-                    .get_result(conn)
-                    .await?;
-                diesel::update(user_profiles::table.find(id))
-                    .set((
-                        user_profiles::height_cm.eq(profile.body.height_cm),
-                        user_profiles::weight_kg.eq(profile.body.weight_kg),
-                        user_profiles::updated_at.eq(now),
-                    ))
-                    .execute(conn)
-                    .await?;
-                Ok::<_, DieselError>(Ok(to_health(row, profile.body)))
-            })
-            .await
-            .map_err(infra)?;
-        outcome
+        conn.transaction(async |conn| {
+            let current: Option<i32> = health_profiles::table
+                .find(id)
+                .select(health_profiles::version)
+                .for_update()
+                .first(conn)
+                .await
+                .optional()?;
+            let Some(current) = current else {
+                return Ok(Err(IdentityError::UserNotFound));
+            };
+            if expected_version.is_some_and(|expected| expected != current) {
+                return Ok(Err(IdentityError::VersionMismatch { expected: current }));
+            }
+            let row: HealthRow = diesel::update(health_profiles::table.find(id))
+                .set((
+                    health_profiles::conditions.eq(profile
+                        .conditions
+                        .iter()
+                        .cloned()
+                        .map(Some)
+                        .collect::<Vec<_>>()),
+                    health_profiles::diets.eq(diets_to_json(&profile.diets)),
+                    health_profiles::allergens.eq(profile
+                        .allergens
+                        .iter()
+                        .cloned()
+                        .map(Some)
+                        .collect::<Vec<_>>()),
+                    health_profiles::pregnant.eq(profile.pregnant),
+                    health_profiles::notes.eq(profile.notes.as_deref()),
+                    health_profiles::version.eq(health_profiles::version + 1),
+                    health_profiles::updated_at.eq(now),
+                ))
+                .returning(HealthRow::as_returning())
+                .get_result(conn)
+                .await?;
+            diesel::update(user_profiles::table.find(id))
+                .set((
+                    user_profiles::height_cm.eq(profile.body.height_cm),
+                    user_profiles::weight_kg.eq(profile.body.weight_kg),
+                    user_profiles::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .await?;
+            Ok::<_, DieselError>(Ok(to_health(row, profile.body)))
+        })
+        .await
+        .map_err(infra)?
     }
 }
