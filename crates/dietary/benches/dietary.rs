@@ -77,7 +77,7 @@ fn benches(c: &mut Criterion) {
                 selection("low_sodium"),
                 selection("halal"),
             ],
-            allergens: vec!["peanut".to_owned(), "milk".to_owned()],
+            allergens: vec!["peanuts".to_owned(), "milk".to_owned()],
             ..DietProfileInput::default()
         })
         .unwrap();

@@ -12,18 +12,24 @@
 //! 3. Once per user (health profile saved or loaded): [`DietCatalog::profile`]`(&DietProfileInput)` →
 //!    [`DietProfile`], or a [`DietaryError::InvalidProfile`] naming each bad field (answer 422).
 //! 4. Per food shown: [`evaluate`]`(&FoodAnalysis, &DietProfile, &DayIntake)` → [`Verdict`] with
-//!    [`Level`] `ok | caution | unknown | avoid` and [`Reason`]s.
+//!    [`Level`] `ok | caution | unknown | avoid` and [`Reason`]s. The verdict borrows from the analysis and the
+//!    profile (no copies); serialise it into the response. [`DietProfile::excluded_tags`],
+//!    [`DietProfile::required_tags`] and [`DietProfile::nutrient_ceilings`] pre-filter foods in SQL.
 //!
 //! ## Care
 //! A wrong `ok` can hurt someone, so the engine says `unknown` whenever a rule needs data that is missing or
 //! not understood: no ingredient list, an ingredient the taxonomy does not know, a nutrient or serving size
 //! that is not given. Ambiguous ingredients (gelatine, E471, "natural flavour" of unstated origin) give the
-//! severity each rule sets for them, and a certification label can settle them, never a certain finding.
+//! severity each rule sets for them, and a certification label can settle them — never a certain finding,
+//! except where a rule says the certification is about exactly that (certified gluten-free oats, halal
+//! slaughter).
 //!
 //! ## Extending
 //! Adding a diet, a condition, an allergen, a label or taxonomy names only means editing files under `data/`.
-//! A new *property* is one line in `data/properties.txt`; a new *nutrient* is one line in
+//! A new *property* is one `code = name` line in `data/properties.txt`; a new *nutrient* is one line in
 //! `nutrient.rs`. Bump [`ANALYSIS_VERSION`] when the taxonomy or parser changes.
+
+#![warn(missing_docs)]
 
 mod analysis;
 mod catalog;

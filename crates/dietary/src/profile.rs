@@ -18,7 +18,7 @@ pub struct DietProfileInput {
     pub conditions: Vec<String>,
     /// Diets chosen explicitly, with parameters that override the defaults.
     pub diets: Vec<DietSelection>,
-    /// Allergen codes, e.g. `peanut`, `shrimp`.
+    /// Allergen codes, e.g. `peanuts`, `shrimp`.
     pub allergens: Vec<String>,
     /// Adds the `pregnancy` condition.
     pub pregnant: bool,

@@ -40,10 +40,10 @@ fn shipped_data_loads_with_every_required_diet_allergen_and_condition() {
     for code in [
         "gluten",
         "crustaceans",
-        "egg",
+        "eggs",
         "fish",
-        "peanut",
-        "soy",
+        "peanuts",
+        "soybeans",
         "milk",
         "nuts",
         "celery",
@@ -204,7 +204,7 @@ fn profiles_expand_conditions_and_report_every_problem() {
                 code: "renal".into(),
                 params: BTreeMap::from([("daily_potassium_mg".into(), 1500.0)]),
             }],
-            allergens: vec!["peanut".into()],
+            allergens: vec!["peanuts".into()],
             pregnant: true,
         })
         .unwrap();

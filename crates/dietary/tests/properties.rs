@@ -25,7 +25,7 @@ static EVERYTHING: LazyLock<DietProfile> = LazyLock::new(|| {
                 .collect(),
             allergens: vec![
                 "milk".into(),
-                "peanut".into(),
+                "peanuts".into(),
                 "sesame".into(),
                 "pork".into(),
             ],
