@@ -3,11 +3,24 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use diningcoach_catalog::VerdictService;
 use diningcoach_crypto::{Argon2Hasher, HashingParams, JwtAccessTokens, OsRandomness};
 use diningcoach_dietary::DietCatalog;
 use diningcoach_identity::{IdentityPorts, IdentityService, IdentitySettings};
 use diningcoach_kernel::SystemClock;
-use diningcoach_postgres::{PgIdentityStore, PgPool};
+use diningcoach_postgres::{PgDietProfiles, PgIdentityStore, PgPool};
+
+/// The diet catalog, validated: a broken data file stops start-up with the file and field named.
+pub fn diet_catalog() -> anyhow::Result<Arc<DietCatalog>> {
+    Ok(Arc::new(
+        DietCatalog::load().context("the diet catalog data is invalid")?,
+    ))
+}
+
+/// Verdicts for users, from their stored health profiles.
+pub fn verdict_service(pool: PgPool, catalog: Arc<DietCatalog>) -> VerdictService {
+    VerdictService::new(catalog, Arc::new(PgDietProfiles::new(pool)))
+}
 
 /// Access tokens are short-lived; the refresh token keeps a login going.
 pub const ACCESS_TOKEN_SECS: u64 = 15 * 60;
@@ -16,11 +29,11 @@ pub const ACCESS_TOKEN_SECS: u64 = 15 * 60;
 /// holds a core and 19 MiB for ~20 ms).
 pub fn identity_service(
     pool: PgPool,
+    catalog: Arc<DietCatalog>,
     jwt_secret: &str,
     app_base_url: &str,
     hashing_slots: usize,
 ) -> anyhow::Result<IdentityService> {
-    let catalog = Arc::new(DietCatalog::load().context("the diet catalog data is invalid")?);
     let store = Arc::new(PgIdentityStore::new(pool));
     Ok(IdentityService::new(
         IdentityPorts {

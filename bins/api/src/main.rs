@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use diningcoach_api::identity_service;
+use diningcoach_api::{diet_catalog, identity_service, verdict_service};
 use diningcoach_config::{ApiSettings, Env, init_tracing};
 use diningcoach_http::{Api, HttpSettings, serve};
 use diningcoach_postgres::{PgConfig, PgHealth, connect, run_migrations};
@@ -72,15 +72,19 @@ async fn run(settings: ApiSettings) -> anyhow::Result<()> {
     broker_config.connection_name = format!("diningcoach-api@{}", settings.api_addr);
     let broker = Broker::start(broker_config).context("invalid RabbitMQ settings")?;
 
+    let catalog = diet_catalog()?;
     let identity = identity_service(
         pool.clone(),
+        catalog.clone(),
         &settings.jwt_secret,
         &settings.app_base_url,
         settings.http_workers,
     )?;
+    let verdicts = verdict_service(pool.clone(), catalog);
 
     let api = Api {
         identity: Arc::new(identity),
+        verdicts: Arc::new(verdicts),
         health_checks: vec![Arc::new(PgHealth::new(pool)), Arc::new(broker.clone())],
     };
     let listener = TcpListener::bind(settings.api_addr)

@@ -121,8 +121,13 @@ async fn run(command: Command, settings: CommonSettings) -> anyhow::Result<()> {
         } => {
             let api = ApiSettings::from_env(&Env::process())?;
             let pool = connect(&PgConfig::new(settings.database_url.clone()));
-            let identity =
-                diningcoach_api::identity_service(pool, &api.jwt_secret, &api.app_base_url, 1)?;
+            let identity = diningcoach_api::identity_service(
+                pool,
+                diningcoach_api::diet_catalog()?,
+                &api.jwt_secret,
+                &api.app_base_url,
+                1,
+            )?;
             let admin = identity
                 .create_admin(&Registration {
                     email,

@@ -1,2 +1,9 @@
-//! DiningCoach catalog domain. The model, rules and ports arrive with the catalog issue; the crate exists now so that its
-//! place in the dependency graph (kernel ← domain ← adapters ← bins) is fixed and checked from the start.
+//! DiningCoach food catalog: foods, barcodes, search and import arrive with the catalog issue. Today it holds the
+//! verdict use cases — judging a food for a user — which every catalog feature builds on.
+
+mod error;
+pub mod ports;
+mod verdicts;
+
+pub use error::CatalogError;
+pub use verdicts::{ReasonReport, VerdictReport, VerdictService};

@@ -4,6 +4,7 @@
 //! leaves as `application/problem+json` (RFC 9457), mapped from the domains' errors in one place ([`problem`]).
 
 mod auth;
+mod dietary;
 mod health;
 mod identity;
 mod metrics;

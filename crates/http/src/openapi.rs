@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldError, Problem};
-use crate::{health, identity};
+use crate::{dietary, health, identity};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,12 +21,14 @@ use crate::{health, identity};
         identity::log_out, identity::request_password_reset, identity::confirm_password_reset,
         identity::change_password, identity::me, identity::update_me, identity::delete_me, identity::health_profile,
         identity::replace_health,
+        dietary::diets, dietary::check_label,
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&BearerAuth),
     tags(
         (name = "operations", description = "Health probes and metrics for operators"),
         (name = "identity", description = "Accounts, sessions, the profile and the health profile"),
+        (name = "dietary", description = "The diet catalog and personal verdicts"),
     )
 )]
 pub struct ApiDoc;

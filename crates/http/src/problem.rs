@@ -4,6 +4,7 @@ use actix_web::body::BoxBody;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use diningcoach_catalog::CatalogError;
 use diningcoach_identity::IdentityError;
 use diningcoach_kernel::{InfraError, KernelError};
 use serde::Serialize;
@@ -297,6 +298,25 @@ impl From<IdentityError> for ApiError {
             IdentityError::Infra(error) => return ApiError::from(error),
         }
         .with_detail(detail)
+    }
+}
+
+impl From<CatalogError> for ApiError {
+    fn from(error: CatalogError) -> Self {
+        let detail = error.to_string();
+        match error {
+            CatalogError::Invalid { field, message } => {
+                ApiError::validation(vec![FieldError::new(field, message)])
+            }
+            CatalogError::HealthProfileOutdated(_) => ApiError::new(
+                StatusCode::CONFLICT,
+                "health-profile-outdated",
+                "The health profile uses codes that no longer exist",
+            )
+            .with_detail(detail),
+            CatalogError::UserNotFound => ApiError::not_found("The account does not exist"),
+            CatalogError::Infra(error) => ApiError::from(error),
+        }
     }
 }
 

@@ -7,18 +7,20 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpServer, web};
+use diningcoach_catalog::VerdictService;
 use diningcoach_identity::IdentityService;
 use diningcoach_kernel::health::HealthCheck;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::observe::observe;
 use crate::problem::{ApiError, FieldError};
-use crate::{Metrics, health, identity, openapi};
+use crate::{Metrics, dietary, health, identity, openapi};
 
 /// What the handlers need: the domain services (one field per domain as they arrive) and the dependencies the
 /// health probes check.
 pub struct Api {
     pub identity: Arc<IdentityService>,
+    pub verdicts: Arc<VerdictService>,
     pub health_checks: Vec<Arc<dyn HealthCheck>>,
 }
 
@@ -115,6 +117,8 @@ pub fn configure(
             .service(identity::delete_me)
             .service(identity::health_profile)
             .service(identity::replace_health)
+            .service(dietary::diets)
+            .service(dietary::check_label)
             .service(
                 SwaggerUi::new("/swagger-ui/{_:.*}")
                     .url("/api-docs/openapi.json", openapi::document()),

@@ -6,6 +6,9 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpResponse, test, web};
+use diningcoach_catalog::VerdictService;
+use diningcoach_catalog::ports::MockDietProfiles;
+use diningcoach_dietary::DietCatalog;
 use diningcoach_http::{Api, HttpSettings, Metrics, app};
 use diningcoach_identity::ports::{
     MockAccessTokens, MockPasswordHasher, MockProfileRepository, MockRandomness,
@@ -56,8 +59,13 @@ fn identity() -> Arc<IdentityService> {
 }
 
 fn api(postgres_up: bool, rabbitmq_up: bool) -> web::Data<Api> {
+    let catalog = Arc::new(DietCatalog::load().unwrap());
     web::Data::new(Api {
         identity: identity(),
+        verdicts: Arc::new(VerdictService::new(
+            catalog,
+            Arc::new(MockDietProfiles::new()),
+        )),
         health_checks: vec![
             check("postgresql", postgres_up),
             check("rabbitmq", rabbitmq_up),
@@ -334,5 +342,46 @@ async fn a_private_route_without_a_token_is_a_401_with_a_bearer_challenge() {
             .to_str()
             .unwrap()
             .starts_with("Bearer")
+    );
+}
+
+#[actix_web::test]
+async fn the_diet_catalog_is_public() {
+    let service = service!(api(true, true));
+    let catalog: serde_json::Value = test::call_and_read_body_json(
+        &service,
+        test::TestRequest::get().uri("/api/v1/diets").to_request(),
+    )
+    .await;
+    let codes: Vec<&str> = catalog["diets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    for code in [
+        "low_sodium",
+        "very_low_sodium",
+        "low_iodine",
+        "vegan",
+        "halal",
+        "renal",
+        "pregnancy",
+    ] {
+        assert!(codes.contains(&code), "{code} missing from {codes:?}");
+    }
+    let low_sodium = catalog["diets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "low_sodium")
+        .unwrap();
+    assert!(!low_sodium["sources"].as_array().unwrap().is_empty());
+    assert!(
+        catalog["allergens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["code"] == "peanuts")
     );
 }

@@ -1,15 +1,12 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use diningcoach_kernel::{Email, typed_id};
+use diningcoach_kernel::Email;
 use serde::{Deserialize, Serialize};
 
 use crate::IdentityError;
 
-typed_id!(
-    /// Identifies an account.
-    UserId
-);
+pub use diningcoach_kernel::UserId;
 
 /// The name other users see: 2 to 30 characters, trimmed, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -65,6 +65,11 @@ typed_id!(
     JobId
 );
 
+typed_id!(
+    /// Identifies an account. In the kernel because every domain refers to users (meals, posts, verdicts).
+    UserId
+);
+
 #[cfg(test)]
 mod tests {
     use crate::id::JobId;

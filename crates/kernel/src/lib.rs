@@ -22,7 +22,7 @@ pub use job::{
 pub use mail::{MailError, MailTemplate, Mailer, OutgoingEmail, SendEmailHandler};
 pub use page::{Cursor, CursorCodec, Limit, Page};
 
-pub use id::JobId;
+pub use id::{JobId, UserId};
 
 /// Re-exports used by [`typed_id!`], so that crates declaring ids need no direct uuid/serde dependency.
 #[doc(hidden)]

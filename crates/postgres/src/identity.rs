@@ -561,7 +561,7 @@ fn diets_to_json(diets: &[DietChoice]) -> serde_json::Value {
     )
 }
 
-fn diets_from_json(value: serde_json::Value) -> Vec<DietChoice> {
+pub(crate) fn diets_from_json(value: serde_json::Value) -> Vec<DietChoice> {
     #[derive(serde::Deserialize)]
     struct Stored {
         code: String,

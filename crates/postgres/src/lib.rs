@@ -2,6 +2,7 @@
 //!
 //! Every port method is one atomic business operation: its transaction lives here, never in the domain.
 
+mod diet_profiles;
 mod error;
 mod health;
 mod identity;
@@ -15,6 +16,7 @@ pub mod schema;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
+pub use diet_profiles::PgDietProfiles;
 pub use error::PgError;
 pub use health::PgHealth;
 pub use identity::PgIdentityStore;
