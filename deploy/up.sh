@@ -35,6 +35,9 @@ fi
 log "migrating"
 "$BIN/diningcoach-cli" migrate
 
+log "loading demo data"
+"$BIN/diningcoach-cli" demo
+
 log "starting the worker (log: var/log/worker.log)"
 nohup "$BIN/diningcoach-worker" >>"$LOG_DIR/worker.log" 2>&1 &
 echo $! >"$RUN_DIR/worker.pid"
@@ -62,6 +65,7 @@ DiningCoach is up.
   Health       http://$API_ADDR/health/ready
   Metrics      http://$API_ADDR/metrics
   Mails        $MAIL_DIR (set SMTP_URL to send them instead)
+  Demo logins  demo@diningcoach.app, admin@diningcoach.app — password "demo passphrase for diningcoach"
   Logs         var/log/api.log, var/log/worker.log
 Stop with: bash deploy/down.sh
 MSG

@@ -46,7 +46,7 @@ where
     }
 }
 
-fn binary(name: &str) -> PathBuf {
+pub fn binary(name: &str) -> PathBuf {
     // Test executables live in target/<profile>/deps; the binaries one level up.
     let exe = std::env::current_exe().expect("the test executable's path");
     let dir = exe
@@ -166,6 +166,47 @@ impl SmtpSink {
 impl Drop for SmtpSink {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A mail server that is down: it accepts each connection and drops it at once, counting the attempts, so a test
+/// knows the worker tried before it brings a real server up on the same port.
+pub struct DeadSmtp {
+    pub port: u16,
+    attempts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DeadSmtp {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let attempts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = attempts.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        Self {
+            port,
+            attempts,
+            task,
+        }
+    }
+
+    pub fn attempts(&self) -> usize {
+        self.attempts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Frees the port for a real server.
+    pub async fn stop(self) -> u16 {
+        self.task.abort();
+        let _ = self.task.await;
+        self.port
     }
 }
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use diningcoach_e2e::{SmtpSink, Stack, eventually, free_port};
+use diningcoach_e2e::{DeadSmtp, SmtpSink, Stack, eventually};
 use diningcoach_kernel::{Email, Job, MailTemplate, OutgoingEmail};
 use diningcoach_postgres::PgOutbox;
 
@@ -126,25 +126,26 @@ async fn a_job_in_the_outbox_becomes_a_mail_on_the_smtp_server() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_smtp_outage_delays_mail_and_loses_none() {
-    let smtp_port = free_port();
+    let dead = DeadSmtp::start().await;
     let stack = Stack::new()
         .await
-        .with("SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"));
+        .with("SMTP_URL", format!("smtp://127.0.0.1:{}", dead.port));
     let worker = stack.worker().await;
     PgOutbox::new(stack.db.pool())
         .enqueue(&[mail_to("ann@example.org"), mail_to("bob@example.org")])
         .await
         .unwrap();
 
-    // The jobs reach the broker and fail against the closed port; they wait in the retry queues.
+    // The jobs reach the broker and fail against the dead server; they wait in the retry queues.
     eventually(
         Duration::from_secs(30),
         "the worker to try and fail",
-        || async { worker.log_text().contains("retry").then_some(()) },
+        || async { (dead.attempts() >= 2).then_some(()) },
     )
     .await;
+    let port = dead.stop().await;
 
-    let sink = SmtpSink::start_on(smtp_port, Duration::ZERO).await;
+    let sink = SmtpSink::start_on(port, Duration::ZERO).await;
     let mails = sink.wait_for(2, Duration::from_secs(30)).await;
     assert_eq!(mails.len(), 2);
     worker.terminate(Duration::from_secs(30)).await;

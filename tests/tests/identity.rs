@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use diningcoach_e2e::{Api, SmtpSink, Stack, free_port, link_token};
+use diningcoach_e2e::{Api, DeadSmtp, SmtpSink, Stack, eventually, link_token};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
@@ -314,16 +314,22 @@ async fn profiles_health_profiles_lockout_and_deletion() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sign_up_never_waits_for_smtp_and_the_mail_follows_when_it_returns() {
-    let smtp_port = free_port();
+    let dead = DeadSmtp::start().await;
     let stack = Stack::new()
         .await
-        .with("SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"));
+        .with("SMTP_URL", format!("smtp://127.0.0.1:{}", dead.port));
     let _worker = stack.worker().await;
     let api = stack.api().await;
     let created = api.post("/api/v1/auth/signup", json!({"email": "cy@example.org", "password": "correct horse battery staple", "nickname": "Cy"})).await;
     assert_eq!(created.status(), 201);
 
-    let sink = SmtpSink::start_on(smtp_port, Duration::ZERO).await;
+    eventually(
+        Duration::from_secs(30),
+        "the worker to try the dead mail server",
+        || async { (dead.attempts() >= 1).then_some(()) },
+    )
+    .await;
+    let sink = SmtpSink::start_on(dead.stop().await, Duration::ZERO).await;
     let mails = sink.wait_for(1, Duration::from_secs(30)).await;
     assert!(mails[0].contains("To: cy@example.org"));
     api.process.terminate(Duration::from_secs(30)).await;
@@ -381,6 +387,86 @@ async fn concurrent_duplicate_sign_ups_make_one_account_per_address() {
             .await,
         250
     );
+    api.process.terminate(Duration::from_secs(30)).await;
+    stack.cleanup_broker().await;
+}
+
+/// The operator's commands: demo data (twice, to show it is idempotent) and an administrator.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_loads_demo_data_and_creates_admins() {
+    let stack = Stack::new().await;
+    let cli = |args: &[&str]| {
+        let mut command = tokio::process::Command::new(diningcoach_e2e::binary("diningcoach-cli"));
+        command.env_clear().envs(&stack.env).args(args);
+        async move { command.output().await.unwrap() }
+    };
+    for _ in 0..2 {
+        let output = cli(&["demo"]).await;
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let weak = cli(&[
+        "users",
+        "create-admin",
+        "--email",
+        "ops@example.org",
+        "--password",
+        "password",
+    ])
+    .await;
+    assert!(
+        !weak.status.success(),
+        "the password policy applies to admins too"
+    );
+    let created = cli(&[
+        "users",
+        "create-admin",
+        "--email",
+        "ops@example.org",
+        "--password",
+        "a strong operator passphrase",
+    ])
+    .await;
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+
+    let api = stack.api().await;
+    let session: Value = log_in(&api, "ops@example.org", "a strong operator passphrase")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let me: Value = api
+        .get_authed("/api/v1/me", session["access_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "admin");
+    assert_eq!(me["email_verified"], true);
+    let demo: Value = log_in(
+        &api,
+        "demo@diningcoach.app",
+        "demo passphrase for diningcoach",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let health: Value = api
+        .get_authed("/api/v1/me/health", demo["access_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["diets"][0]["code"], "low_sodium");
+    assert_eq!(stack.count("SELECT count(*) AS n FROM users").await, 3);
     api.process.terminate(Duration::from_secs(30)).await;
     stack.cleanup_broker().await;
 }

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use diningcoach_config::{ApiSettings, CommonSettings, Env, init_tracing};
-use diningcoach_identity::Registration;
+use diningcoach_identity::{
+    DietChoice, HealthProfileInput, IdentityError, IdentityService, Principal, Registration, Role,
+};
 use diningcoach_postgres::{PgConfig, connect, run_migrations};
 use diningcoach_rabbitmq::{Broker, BrokerConfig, ParkingLot, ReplaySelection};
 
@@ -29,6 +31,8 @@ enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Load demo data: an administrator and a user with a health profile (skipped when already there).
+    Demo,
     /// Inspect and replay jobs that failed for good (the parking queue).
     Jobs {
         #[command(subcommand)]
@@ -98,6 +102,63 @@ async fn parking_lot(settings: &CommonSettings) -> anyhow::Result<(Broker, Parki
     Ok((broker, lot))
 }
 
+fn identity_service(settings: &CommonSettings) -> anyhow::Result<IdentityService> {
+    let api = ApiSettings::from_env(&Env::process())?;
+    let pool = connect(&PgConfig::new(settings.database_url.clone()));
+    diningcoach_api::identity_service(
+        pool,
+        diningcoach_api::diet_catalog()?,
+        &api.jwt_secret,
+        &api.app_base_url,
+        1,
+    )
+}
+
+/// Demo accounts: published passwords, so only for development and demos.
+const DEMO_PASSWORD: &str = "demo passphrase for diningcoach";
+
+async fn load_demo(identity: &IdentityService) -> anyhow::Result<()> {
+    let accounts = [
+        ("admin@diningcoach.app", "Demo admin", Role::Admin),
+        ("demo@diningcoach.app", "Demo user", Role::User),
+    ];
+    for (email, nickname, role) in accounts {
+        let registration = Registration {
+            email: email.to_owned(),
+            password: DEMO_PASSWORD.to_owned(),
+            nickname: nickname.to_owned(),
+        };
+        match identity.create_verified_account(&registration, role).await {
+            Ok(user) if role == Role::User => {
+                // A low-salt diet for high blood pressure and a peanut allergy: enough to see verdicts at work.
+                let who = Principal {
+                    user: user.id,
+                    role,
+                    session: uuid::Uuid::nil(),
+                };
+                let health = HealthProfileInput {
+                    conditions: vec!["hypertension".to_owned()],
+                    diets: vec![DietChoice {
+                        code: "low_sodium".to_owned(),
+                        params: [("daily_sodium_mg".to_owned(), 1500.0)].into(),
+                    }],
+                    allergens: vec!["peanuts".to_owned()],
+                    pregnant: false,
+                    height_cm: Some(168.0),
+                    weight_kg: Some(64.0),
+                    notes: None,
+                };
+                identity.replace_health(who, health, None).await?;
+                println!("created {email} (password: {DEMO_PASSWORD})");
+            }
+            Ok(_) => println!("created {email} (password: {DEMO_PASSWORD})"),
+            Err(IdentityError::EmailTaken) => println!("{email} already exists"),
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(())
+}
+
 async fn run(command: Command, settings: CommonSettings) -> anyhow::Result<()> {
     match command {
         Command::Migrate => {
@@ -119,24 +180,18 @@ async fn run(command: Command, settings: CommonSettings) -> anyhow::Result<()> {
                     nickname,
                 },
         } => {
-            let api = ApiSettings::from_env(&Env::process())?;
-            let pool = connect(&PgConfig::new(settings.database_url.clone()));
-            let identity = diningcoach_api::identity_service(
-                pool,
-                diningcoach_api::diet_catalog()?,
-                &api.jwt_secret,
-                &api.app_base_url,
-                1,
-            )?;
+            let identity = identity_service(&settings)?;
+            let registration = Registration {
+                email,
+                password,
+                nickname,
+            };
             let admin = identity
-                .create_admin(&Registration {
-                    email,
-                    password,
-                    nickname,
-                })
+                .create_verified_account(&registration, Role::Admin)
                 .await?;
             println!("created admin {} <{}>", admin.id, admin.email);
         }
+        Command::Demo => load_demo(&identity_service(&settings)?).await?,
         Command::Jobs {
             command: JobsCommand::Parked { limit },
         } => {

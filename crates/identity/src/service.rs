@@ -201,10 +201,12 @@ impl IdentityService {
         }
     }
 
+    /// `verified`: accounts an operator creates are trusted; self sign-ups prove their address by the mailed link.
     async fn create_user(
         &self,
         registration: &Registration,
         role: Role,
+        verified: bool,
     ) -> Result<User, IdentityError> {
         let (email, nickname, password) = Self::parse_registration(registration)?;
         let password_hash = self.ports.hasher.hash(&password).await?;
@@ -214,34 +216,38 @@ impl IdentityService {
             nickname,
             password_hash,
             role,
-            email_verified: role == Role::Admin,
+            email_verified: verified,
             created_at: self.now(),
         };
-        let verification = match role {
-            Role::Admin => None,
-            Role::User => {
-                let user = User {
-                    id: new_user.id,
-                    email: new_user.email.clone(),
-                    nickname: new_user.nickname.clone(),
-                    role,
-                    email_verified: false,
-                    created_at: new_user.created_at,
-                };
-                Some(self.email_token(&user, EmailTokenPurpose::VerifyEmail)?)
-            }
+        let verification = if verified {
+            None
+        } else {
+            let user = User {
+                id: new_user.id,
+                email: new_user.email.clone(),
+                nickname: new_user.nickname.clone(),
+                role,
+                email_verified: false,
+                created_at: new_user.created_at,
+            };
+            Some(self.email_token(&user, EmailTokenPurpose::VerifyEmail)?)
         };
         self.ports.users.register(&new_user, verification).await
     }
 
     /// Creates an account and queues its confirmation mail; never waits for the mail to go out.
     pub async fn sign_up(&self, registration: &Registration) -> Result<User, IdentityError> {
-        self.create_user(registration, Role::User).await
+        self.create_user(registration, Role::User, false).await
     }
 
-    /// Creates an administrator (an operator's command): trusted, so verified from the start.
-    pub async fn create_admin(&self, registration: &Registration) -> Result<User, IdentityError> {
-        self.create_user(registration, Role::Admin).await
+    /// Creates an account from an operator's command (an administrator, demo users): trusted, so verified from the
+    /// start and sent no confirmation mail. The password policy still applies.
+    pub async fn create_verified_account(
+        &self,
+        registration: &Registration,
+        role: Role,
+    ) -> Result<User, IdentityError> {
+        self.create_user(registration, role, true).await
     }
 
     pub async fn verify_email(&self, token: &str) -> Result<(), IdentityError> {
