@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use diningcoach_api::{diet_catalog, identity_service, verdict_service};
-use diningcoach_config::{ApiSettings, Env, init_tracing};
+use diningcoach_config::{ApiSettings, start};
 use diningcoach_http::{Api, HttpSettings, serve};
 use diningcoach_postgres::{PgConfig, PgHealth, connect, run_migrations};
 use diningcoach_rabbitmq::{Broker, BrokerConfig};
@@ -18,14 +18,12 @@ const MIGRATION_PATIENCE: Duration = Duration::from_secs(60);
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let settings = match ApiSettings::from_env(&Env::process()) {
+    let settings = match start("diningcoach-api", ApiSettings::from_env, |s| {
+        s.common.log_format
+    }) {
         Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("diningcoach-api: {error}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    init_tracing(settings.common.log_format);
     match run(settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

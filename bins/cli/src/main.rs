@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use diningcoach_config::{ApiSettings, CommonSettings, Env, init_tracing};
+use diningcoach_config::{ApiSettings, CommonSettings, Env, start};
 use diningcoach_identity::{
     DietChoice, HealthProfileInput, IdentityError, IdentityService, Principal, Registration, Role,
 };
@@ -71,14 +71,12 @@ enum JobsCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match CommonSettings::from_env(&Env::process()) {
+    let settings = match start("diningcoach-cli", CommonSettings::from_env, |s| {
+        s.log_format
+    }) {
         Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("diningcoach-cli: {error}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    init_tracing(settings.log_format);
     match run(cli.command, settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

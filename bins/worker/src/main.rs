@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use diningcoach_config::{Env, WorkerSettings, init_tracing};
+use diningcoach_config::{WorkerSettings, start};
 use diningcoach_kernel::{JobKind, Mailer, SendEmailHandler, SystemClock};
 use diningcoach_postgres::{
     OutboxJanitor, OutboxRelay, PgConfig, PgJobLedger, PgOutbox, RelayConfig, Scheduler, connect,
@@ -16,14 +16,12 @@ use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let settings = match WorkerSettings::from_env(&Env::process()) {
+    let settings = match start("diningcoach-worker", WorkerSettings::from_env, |s| {
+        s.common.log_format
+    }) {
         Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("diningcoach-worker: {error}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    init_tracing(settings.common.log_format);
     match run(settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -239,6 +239,25 @@ fn retry_delays<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Vec<Durat
     }
 }
 
+/// Starts a binary: parses its settings from the process environment and installs tracing. On a bad setting it
+/// prints one line naming the variable and returns the exit code (2) to stop with.
+pub fn start<S>(
+    binary: &str,
+    parse: impl FnOnce(&Env<fn(&str) -> Option<String>>) -> Result<S, ConfigError>,
+    log_format: impl FnOnce(&S) -> LogFormat,
+) -> Result<S, std::process::ExitCode> {
+    match parse(&Env::process()) {
+        Ok(settings) => {
+            init_tracing(log_format(&settings));
+            Ok(settings)
+        }
+        Err(error) => {
+            eprintln!("{binary}: {error}");
+            Err(std::process::ExitCode::from(2))
+        }
+    }
+}
+
 /// Installs the global tracing subscriber: `RUST_LOG` filters (default `info`), `format` chooses text or JSON.
 pub fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;

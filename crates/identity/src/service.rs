@@ -10,8 +10,9 @@ use crate::ports::{
     ProfileRepository, Randomness, Rotation, SessionRepository, UserRepository,
 };
 use crate::{
-    ActivityLevel, BodyMetrics, EmailTokenPurpose, HealthProfile, HealthVocabulary, IdentityError,
-    Nickname, OpaqueToken, Password, Patch, Profile, ProfilePatch, Role, Sex, User, UserId,
+    ActivityLevel, BodyMetrics, Credentials, EmailTokenPurpose, HealthProfile, HealthVocabulary,
+    IdentityError, Nickname, OpaqueToken, Password, Patch, Profile, ProfilePatch, Role, Sex, User,
+    UserId,
 };
 
 /// Lifetimes and limits of the identity rules.
@@ -435,13 +436,13 @@ impl IdentityService {
         }
     }
 
-    /// Changes the password of a logged-in user and ends their other sessions.
-    pub async fn change_password(
+    /// The caller's credentials, once `password` proves the caller is the account's owner (a stolen access token
+    /// alone must not be enough to change the password or delete the account).
+    async fn confirm_password(
         &self,
         who: Principal,
-        current: &str,
-        new: &str,
-    ) -> Result<(), IdentityError> {
+        password: &str,
+    ) -> Result<Credentials, IdentityError> {
         let credentials = self
             .ports
             .users
@@ -451,11 +452,22 @@ impl IdentityService {
         let check = self
             .ports
             .hasher
-            .verify(&Password::presented(current), &credentials.password_hash)
+            .verify(&Password::presented(password), &credentials.password_hash)
             .await?;
         if check == PasswordCheck::Mismatch {
             return Err(IdentityError::WrongPassword);
         }
+        Ok(credentials)
+    }
+
+    /// Changes the password of a logged-in user and ends their other sessions.
+    pub async fn change_password(
+        &self,
+        who: Principal,
+        current: &str,
+        new: &str,
+    ) -> Result<(), IdentityError> {
+        let credentials = self.confirm_password(who, current).await?;
         let user = &credentials.user;
         let password = Password::new(
             new,
@@ -543,20 +555,7 @@ impl IdentityService {
         who: Principal,
         password: &str,
     ) -> Result<(), IdentityError> {
-        let credentials = self
-            .ports
-            .users
-            .credentials(who.user)
-            .await?
-            .ok_or(IdentityError::UserNotFound)?;
-        let check = self
-            .ports
-            .hasher
-            .verify(&Password::presented(password), &credentials.password_hash)
-            .await?;
-        if check == PasswordCheck::Mismatch {
-            return Err(IdentityError::WrongPassword);
-        }
+        self.confirm_password(who, password).await?;
         self.ports.users.delete(who.user).await
     }
 
