@@ -1,9 +1,29 @@
-//! DiningCoach food catalog: foods, barcodes, search and import arrive with the catalog issue. Today it holds the
-//! verdict use cases — judging a food for a user — which every catalog feature builds on.
+//! DiningCoach food catalog: foods, barcodes, search input, import parsing, synthetic foods, and the verdict
+//! use cases — judging a food for a user.
+//!
+//! Pure domain code: no I/O besides the `Read`/`Write` the import parser and CSV writer are handed. The
+//! PostgreSQL adapter stores [`FoodDraft`]s (with [`FoodDraft::search_name`] and the dietary analysis of
+//! [`FoodDraft::facts`]); the import service drives [`read_foods`] with an [`ImportReport`] and [`ImportBatch`]es;
+//! the HTTP layer parses [`Gtin`]s and [`SearchQuery`]s. See `docs/catalog.md`.
 
 mod error;
+pub mod food;
+pub mod generate;
+pub mod gtin;
+pub mod import;
 pub mod ports;
+pub mod search;
 mod verdicts;
 
-pub use error::CatalogError;
-pub use verdicts::{ReasonReport, VerdictReport, VerdictService};
+pub use error::{CatalogError, FieldError, GtinProblem};
+pub use food::{
+    Category, FoodCode, FoodDraft, FoodFields, FoodId, FoodKind, FoodSource, NutrientsPer100g,
+};
+pub use generate::generate;
+pub use gtin::{Gtin, GtinFormat};
+pub use import::{
+    ImportBatch, ImportFormat, ImportReport, RowError, RowProblem, SeenBarcodes, read_foods,
+    write_foods_csv, write_foods_off,
+};
+pub use search::{SearchQuery, normalise_name};
+pub use verdicts::{MAX_INGREDIENTS_CHARS, ReasonReport, VerdictReport, VerdictService};

@@ -5,7 +5,7 @@
 //!                    ▲                               │ delivery limit exceeded (dead-letter)
 //!                    │ TTL expired (dead-letter,     ▼
 //!                    │ original routing key)     <p>.parking (fanout) ──► <p>.parking (classic, durable)
-//!  consumer ──► <p>.retry.<ms>ms (fanout) ──► <p>.retry.<ms>ms (TTL queue)
+//!  consumer ──► <p>.delay.<ms>ms (fanout) ──► <p>.delay.<ms>ms (TTL queue)
 //! ```
 
 use std::time::Duration;
@@ -55,7 +55,7 @@ impl Topology {
     pub fn retry_queue(&self, index: usize) -> Option<String> {
         self.retry_delays
             .get(index)
-            .map(|delay| format!("{}.retry.{}ms", self.prefix, delay.as_millis()))
+            .map(|delay| format!("{}.delay.{}ms", self.prefix, delay.as_millis()))
     }
 
     pub fn retry_delays(&self) -> &[Duration] {
@@ -153,6 +153,7 @@ impl Topology {
                 "x-dead-letter-exchange".into(),
                 AMQPValue::LongString(LongString::from(parking.as_str())),
             );
+            at_least_once_dead_lettering(&mut arguments);
             bounded(
                 limit,
                 "declare a job queue",
@@ -189,10 +190,17 @@ impl Topology {
             )
             .await?;
             let mut arguments = self.queue_arguments();
+            // Quorum, like the job queues: a waiting retry survives a broker node's crash, and its return to the
+            // job queue is dead-lettered at least once rather than at most once.
+            arguments.insert(
+                "x-queue-type".into(),
+                AMQPValue::LongString(LongString::from("quorum")),
+            );
             arguments.insert(
                 "x-message-ttl".into(),
                 AMQPValue::LongLongInt(millis(*delay)),
             );
+            at_least_once_dead_lettering(&mut arguments);
             // No x-dead-letter-routing-key: the expired message keeps its routing key, its job kind, and so returns
             // to its own queue.
             arguments.insert(
@@ -258,6 +266,20 @@ fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// RabbitMQ dead-letters at most once by default: a message expiring from a retry queue, or passing a job queue's
+/// delivery limit, is lost if the broker fails at that moment. At-least-once dead-lettering (quorum queues only)
+/// keeps it until the target confirms; it requires `reject-publish` overflow.
+fn at_least_once_dead_lettering(arguments: &mut FieldTable) {
+    arguments.insert(
+        "x-dead-letter-strategy".into(),
+        AMQPValue::LongString(LongString::from("at-least-once")),
+    );
+    arguments.insert(
+        "x-overflow".into(),
+        AMQPValue::LongString(LongString::from("reject-publish")),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,10 +293,10 @@ mod tests {
         let topology = Topology::new(&config);
         assert_eq!(topology.jobs_exchange(), "t1.jobs");
         assert_eq!(topology.job_queue(JobKind::SendEmail), "t1.jobs.email.send");
-        assert_eq!(topology.retry_queue(0).as_deref(), Some("t1.retry.5000ms"));
+        assert_eq!(topology.retry_queue(0).as_deref(), Some("t1.delay.5000ms"));
         assert_eq!(
             topology.retry_queue(4).as_deref(),
-            Some("t1.retry.3600000ms")
+            Some("t1.delay.3600000ms")
         );
         assert_eq!(topology.retry_queue(5), None);
         assert_eq!(topology.parking(), "t1.parking");
