@@ -53,3 +53,10 @@ ensure_test_tools() {
     "$ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check 'aiosmtpd>=1.4,<2'
   fi
 }
+
+ensure_bench_tools() {
+  if ! command -v wrk >/dev/null 2>&1; then
+    log "installing wrk (closed-loop HTTP load)"
+    apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
+  fi
+}

@@ -35,8 +35,10 @@ fi
 log "migrating"
 "$BIN/diningcoach-cli" migrate
 
-log "loading demo data"
+log "loading demo data: accounts, a few real products, ${DEMO_FOODS:-10000} generated foods"
 "$BIN/diningcoach-cli" demo
+"$BIN/diningcoach-cli" catalog import crates/catalog/tests/fixtures/off_sample.tsv --format off >/dev/null
+"$BIN/diningcoach-cli" catalog generate --count "${DEMO_FOODS:-10000}" --seed 1 >/dev/null
 
 log "starting the worker (log: var/log/worker.log)"
 nohup "$BIN/diningcoach-worker" >>"$LOG_DIR/worker.log" 2>&1 &
@@ -65,6 +67,7 @@ DiningCoach is up.
   Health       http://$API_ADDR/health/ready
   Metrics      http://$API_ADDR/metrics
   Mails        $MAIL_DIR (set SMTP_URL to send them instead)
+  Try          curl 'http://$API_ADDR/api/v1/foods?q=yogurt'   curl http://$API_ADDR/api/v1/foods/barcode/3017620422003
   Demo logins  demo@diningcoach.app, admin@diningcoach.app — password "demo passphrase for diningcoach"
   Logs         var/log/api.log, var/log/worker.log
 Stop with: bash deploy/down.sh

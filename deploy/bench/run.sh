@@ -2,7 +2,9 @@
 # Benchmarks of the hot paths, against a release build brought up by deploy/up.sh (PROFILE=release). Prints the
 # figures recorded in docs/benchmarks.md. Bounded: every load runs for a fixed time against 127.0.0.1 only.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/../lib.sh"
+cd "$ROOT"
+ensure_bench_tools
 API="http://${API_ADDR:-127.0.0.1:8080}"
 DURATION="${DURATION:-15s}"
 say() { printf '\n== %s\n' "$*"; }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use diningcoach_api::{diet_catalog, identity_service, verdict_service};
+use diningcoach_api::{
+    diet_catalog, food_service, identity_service, import_service, verdict_service,
+};
 use diningcoach_config::{ApiSettings, start};
 use diningcoach_http::{Api, HttpSettings, serve};
 use diningcoach_postgres::{PgConfig, PgHealth, connect, run_migrations};
@@ -78,11 +80,15 @@ async fn run(settings: ApiSettings) -> anyhow::Result<()> {
         &settings.app_base_url,
         settings.http_workers,
     )?;
-    let verdicts = verdict_service(pool.clone(), catalog);
+    let imports = import_service(pool.clone(), catalog.clone(), &settings.common.import_dir);
+    let verdicts = Arc::new(verdict_service(pool.clone(), catalog));
+    let foods = food_service(pool.clone(), verdicts.clone(), &settings.jwt_secret);
 
     let api = Api {
         identity: Arc::new(identity),
-        verdicts: Arc::new(verdicts),
+        verdicts,
+        foods: Arc::new(foods),
+        imports: Arc::new(imports),
         health_checks: vec![Arc::new(PgHealth::new(pool)), Arc::new(broker.clone())],
     };
     let listener = TcpListener::bind(settings.api_addr)
@@ -91,6 +97,8 @@ async fn run(settings: ApiSettings) -> anyhow::Result<()> {
     let http = HttpSettings {
         json_limit: settings.json_limit_bytes,
         workers: settings.http_workers,
+        import_dir: settings.common.import_dir.clone(),
+        import_max_bytes: settings.import_max_bytes,
         ..HttpSettings::default()
     };
     serve(listener, api, http)

@@ -1,9 +1,15 @@
 //! diningcoach-cli: the operator's tool. Composition root only: parse the command, build adapters, call them.
 
 use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use diningcoach_catalog::{
+    CatalogImport, ImportFormat, ImportId, ImportProgress, ImportReport, ImportService,
+    ImportStatus, RunOutcome,
+};
 use diningcoach_config::{ApiSettings, CommonSettings, Env, start};
 use diningcoach_identity::{
     DietChoice, HealthProfileInput, IdentityError, IdentityService, Principal, Registration, Role,
@@ -37,6 +43,39 @@ enum Command {
     Jobs {
         #[command(subcommand)]
         command: JobsCommand,
+    },
+    /// Import foods, or generate synthetic ones.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Import a file of foods into the catalog (progress on stderr, the report on stdout). The import is recorded
+    /// like an upload; if this command dies, `catalog resume ID` goes on after the last committed batch.
+    Import {
+        /// The file to import.
+        file: std::path::PathBuf,
+        /// `off` (Open Food Facts export, tab-separated) or `csv` (our format).
+        #[arg(long)]
+        format: String,
+    },
+    /// Go on with an import that stopped before its end (its id is printed when it starts).
+    Resume { id: String },
+    /// Load deterministic synthetic foods into the catalog, or, with --output, write them as an import file.
+    Generate {
+        #[arg(long)]
+        count: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write an import file here instead of loading the database.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+        /// The file's format with --output: `off` or `csv`.
+        #[arg(long, default_value = "off")]
+        format: String,
     },
 }
 
@@ -157,8 +196,187 @@ async fn load_demo(identity: &IdentityService) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn import_service(settings: &CommonSettings) -> anyhow::Result<ImportService> {
+    let mut pg = PgConfig::new(settings.database_url.clone());
+    pg.max_connections = 4;
+    pg.checkout_timeout = settings.db_checkout_timeout;
+    Ok(diningcoach_api::import_service(
+        connect(&pg),
+        diningcoach_api::diet_catalog()?,
+        &settings.import_dir,
+    ))
+}
+
+/// Prints progress on stderr at most once a second: rows, share of the file, rows per second.
+struct ProgressLine {
+    started: Instant,
+    last: Mutex<Instant>,
+    file_bytes: u64,
+    first_row: u64,
+}
+
+impl ProgressLine {
+    fn new(file_bytes: u64, first_row: u64) -> Self {
+        let now = Instant::now();
+        Self {
+            started: now,
+            last: Mutex::new(now),
+            file_bytes,
+            first_row,
+        }
+    }
+
+    fn rate(&self, rows: u64) -> f64 {
+        (rows.saturating_sub(self.first_row)) as f64
+            / self.started.elapsed().as_secs_f64().max(1e-9)
+    }
+
+    fn show(&self, progress: &ImportProgress) {
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        if last.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        *last = Instant::now();
+        let share = if self.file_bytes > 0 {
+            format!(
+                " ({:.1} %)",
+                100.0 * progress.bytes as f64 / self.file_bytes as f64
+            )
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "{} rows{share}, {} written, {} skipped, {:.0} rows/s",
+            progress.rows,
+            progress.report.inserted + progress.report.updated,
+            progress.report.skipped,
+            self.rate(progress.rows)
+        );
+    }
+}
+
+fn print_report(report: &ImportReport) {
+    println!(
+        "rows read {}, accepted {}, inserted {}, updated {}, skipped {}, duplicates {}",
+        report.rows_read,
+        report.accepted,
+        report.inserted,
+        report.updated,
+        report.skipped,
+        report.duplicates
+    );
+    for error in &report.errors {
+        println!("  line {}: {}", error.line, error.reason);
+    }
+    if report.errors_not_kept() > 0 {
+        println!("  … and {} more skipped rows", report.errors_not_kept());
+    }
+}
+
+async fn run_import(service: &ImportService, import: &CatalogImport) -> anyhow::Result<()> {
+    eprintln!(
+        "import {} of {} ({} bytes); if it stops, `diningcoach-cli catalog resume {}` goes on",
+        import.id, import.file_name, import.file_bytes, import.id
+    );
+    let line = ProgressLine::new(import.file_bytes, import.rows_committed);
+    let outcome = service.run(import.id, &|p| line.show(p)).await?;
+    let finished = match outcome {
+        RunOutcome::Finished(finished) | RunOutcome::AlreadyFinished(finished) => finished,
+        RunOutcome::Superseded => anyhow::bail!("another run took the import over"),
+    };
+    eprintln!(
+        "{} rows in {:.1} s: {:.0} rows/s",
+        finished.rows_committed,
+        line.started.elapsed().as_secs_f64(),
+        line.rate(finished.rows_committed)
+    );
+    println!("import {}: {}", finished.id, finished.status.as_str());
+    print_report(&finished.report);
+    match (finished.status, finished.failure) {
+        (ImportStatus::Failed, Some(failure)) => anyhow::bail!("the import failed: {failure}"),
+        (ImportStatus::Failed, None) => anyhow::bail!("the import failed"),
+        _ => Ok(()),
+    }
+}
+
+async fn catalog(command: CatalogCommand, settings: &CommonSettings) -> anyhow::Result<()> {
+    match command {
+        CatalogCommand::Import { file, format } => {
+            let format: ImportFormat = format.parse().context("--format")?;
+            let metadata = std::fs::metadata(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let path = std::path::absolute(&file)?;
+            let name = file.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            let service = import_service(settings)?;
+            let import = service
+                .record_local(
+                    format,
+                    name,
+                    path.to_string_lossy().into_owned(),
+                    metadata.len(),
+                )
+                .await?;
+            run_import(&service, &import).await
+        }
+        CatalogCommand::Resume { id } => {
+            let id: ImportId = id.parse().context("the import id")?;
+            let service = import_service(settings)?;
+            let import = service.import(id).await?;
+            run_import(&service, &import).await
+        }
+        CatalogCommand::Generate {
+            count,
+            seed,
+            output: Some(output),
+            format,
+        } => {
+            let format: ImportFormat = format.parse().context("--format")?;
+            let started = Instant::now();
+            let file = std::fs::File::create(&output)
+                .with_context(|| format!("cannot create {}", output.display()))?;
+            let writer = std::io::BufWriter::with_capacity(1 << 20, file);
+            let foods = diningcoach_catalog::generate(seed, count);
+            match format {
+                ImportFormat::OpenFoodFacts => diningcoach_catalog::write_foods_off(writer, foods),
+                ImportFormat::DiningCoachCsv => diningcoach_catalog::write_foods_csv(writer, foods),
+            }
+            .with_context(|| format!("cannot write {}", output.display()))?;
+            eprintln!(
+                "wrote {count} foods to {} in {:.1} s",
+                output.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        CatalogCommand::Generate {
+            count,
+            seed,
+            output: None,
+            ..
+        } => {
+            let service = import_service(settings)?;
+            let line = ProgressLine::new(0, 0);
+            let report = service.generate(seed, count, &|p| line.show(p)).await?;
+            eprintln!(
+                "{} foods in {:.1} s: {:.0} foods/s",
+                report.rows_read,
+                line.started.elapsed().as_secs_f64(),
+                line.rate(report.rows_read)
+            );
+            print_report(&report);
+            Ok(())
+        }
+    }
+}
+
 async fn run(command: Command, settings: CommonSettings) -> anyhow::Result<()> {
     match command {
+        Command::Catalog { command } => catalog(command, &settings).await?,
         Command::Migrate => {
             let applied = run_migrations(&settings.database_url)
                 .await

@@ -5,10 +5,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use diningcoach_catalog::{CatalogImportHandler, Reanalysis};
 use diningcoach_config::{WorkerSettings, start};
 use diningcoach_kernel::{JobKind, Mailer, SendEmailHandler, SystemClock};
 use diningcoach_postgres::{
-    OutboxJanitor, OutboxRelay, PgConfig, PgJobLedger, PgOutbox, RelayConfig, Scheduler, connect,
+    OutboxJanitor, OutboxRelay, PgConfig, PgFoodRepository, PgJobLedger, PgOutbox, RelayConfig,
+    Scheduler, connect,
 };
 use diningcoach_rabbitmq::{Broker, BrokerConfig};
 use diningcoach_smtp::{FileMailer, LettreMailer, sender};
@@ -84,6 +86,15 @@ async fn run(settings: WorkerSettings) -> anyhow::Result<()> {
         Arc::new(PgJobLedger::new(pool.clone())),
     ));
 
+    // Imports read the files the API stored under IMPORT_DIR: with several hosts, a shared volume.
+    let diet_catalog = diningcoach_api::diet_catalog()?;
+    let imports = diningcoach_api::import_service(
+        pool.clone(),
+        diet_catalog.clone(),
+        &settings.common.import_dir,
+    );
+    let catalog_import = Arc::new(CatalogImportHandler::new(Arc::new(imports)));
+
     let stop = CancellationToken::new();
     let relay = OutboxRelay::new(
         PgOutbox::new(pool.clone()),
@@ -92,11 +103,18 @@ async fn run(settings: WorkerSettings) -> anyhow::Result<()> {
     );
     let relay = tokio::spawn(relay.run(stop.clone()));
     let scheduler = Scheduler::new(pool.clone(), Arc::new(SystemClock), worker_name)
-        .with_task(Arc::new(OutboxJanitor::new(pool.clone())));
+        .with_task(Arc::new(OutboxJanitor::new(pool.clone())))
+        .with_task(Arc::new(Reanalysis::new(
+            Arc::new(PgFoodRepository::new(pool.clone())),
+            diet_catalog,
+        )));
     let scheduler = tokio::spawn(scheduler.run(stop.clone()));
 
     tracing::info!("worker started: relaying the outbox, consuming jobs, running periodic tasks");
-    let consumers = broker.consumers().handle(JobKind::SendEmail, send_email);
+    let consumers = broker
+        .consumers()
+        .handle(JobKind::SendEmail, send_email)
+        .handle(JobKind::CatalogImport, catalog_import);
     let stopping = stop.clone();
     let consumed = consumers
         .run(async move {

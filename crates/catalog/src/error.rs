@@ -1,4 +1,6 @@
-use diningcoach_kernel::InfraError;
+use diningcoach_kernel::{InfraError, KernelError};
+
+use crate::food::FoodId;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -35,6 +37,28 @@ pub enum CatalogError {
     /// our own format. Row-level problems are never this: they are reported per row and skipped.
     #[error("unreadable import file: {0}")]
     UnreadableImport(String),
+    #[error("no such food")]
+    FoodNotFound,
+    /// Another food already has this barcode: the client should look that one up instead of adding a copy.
+    #[error("food {existing} already has this barcode")]
+    BarcodeTaken { existing: FoodId },
+    /// The food changed since the client read it (`If-Match` carried another version).
+    #[error("the food has changed since version {expected}; it is at version {current}")]
+    VersionMismatch { expected: i32, current: i32 },
+    /// Adding foods needs a confirmed email; editing and deleting them needs an admin.
+    #[error("{0}")]
+    NotAllowed(&'static str),
+    /// No import with this id.
+    #[error("no such import")]
+    ImportNotFound,
+    /// Another run holds the import and committed progress recently; try again once its claim goes stale.
+    #[error("the import is being run elsewhere")]
+    ImportBusy,
+    /// An `Idempotency-Key` reused with a different request (DESIGN.md §4: 422).
+    #[error("this Idempotency-Key was already used for a different request")]
+    IdempotencyKeyReused,
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
     #[error(transparent)]
     Infra(#[from] InfraError),
 }

@@ -8,22 +8,37 @@
 
 mod error;
 pub mod food;
+mod foods;
 pub mod generate;
 pub mod gtin;
 pub mod import;
+pub mod imports;
 pub mod ports;
+mod reanalysis;
 pub mod search;
+mod stored;
 mod verdicts;
 
 pub use error::{CatalogError, FieldError, GtinProblem};
 pub use food::{
     Category, FoodCode, FoodDraft, FoodFields, FoodId, FoodKind, FoodSource, NutrientsPer100g,
 };
+pub use foods::{FoodService, FoodView};
 pub use generate::generate;
 pub use gtin::{Gtin, GtinFormat};
 pub use import::{
     ImportBatch, ImportFormat, ImportReport, RowError, RowProblem, SeenBarcodes, read_foods,
     write_foods_csv, write_foods_off,
 };
+pub use imports::{
+    CatalogImport, CatalogImportHandler, Claim, Creation, Idempotency, ImportFiles, ImportId,
+    ImportJobs, ImportPorts, ImportProgress, ImportRequest, ImportService, ImportSettings,
+    ImportStatus, NewImport, RunImport, RunOutcome,
+};
+pub use reanalysis::Reanalysis;
 pub use search::{SearchQuery, normalise_name};
+pub use stored::{
+    Actor, AnalysedFood, BatchOutcome, Food, FoodSearchRequest, SearchPosition, SearchTier,
+    Suitability, SuitabilityFilter, TierQuery,
+};
 pub use verdicts::{MAX_INGREDIENTS_CHARS, ReasonReport, VerdictReport, VerdictService};

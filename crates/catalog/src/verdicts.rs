@@ -1,13 +1,16 @@
 use std::sync::Arc;
 
 use diningcoach_dietary::{
-    DayIntake, DietCatalog, DietaryError, FoodFacts, Level, Verdict, evaluate,
+    DayIntake, DietCatalog, DietProfile, DietaryError, FoodAnalysis, FoodFacts, Level, Verdict,
+    evaluate,
 };
-use diningcoach_kernel::UserId;
+use diningcoach_kernel::{InfraError, UserId};
 use serde::Serialize;
 
 use crate::CatalogError;
+use crate::food::FoodDraft;
 use crate::ports::DietProfiles;
+use crate::stored::{AnalysedFood, Food};
 
 /// One finding of a verdict, owned, ready to serialise.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -118,21 +121,53 @@ impl VerdictService {
         facts: &FoodFacts,
     ) -> Result<VerdictReport, CatalogError> {
         validate_label(facts)?;
+        let profile = self.profile(user).await?;
+        Ok(self.judge(&self.catalog.analyse(facts), &profile))
+    }
+
+    /// The user's stored health profile, compiled.
+    ///
+    /// # Errors
+    /// [`CatalogError::UserNotFound`]; [`CatalogError::HealthProfileOutdated`] when it names a code the diet
+    /// catalog no longer has.
+    pub async fn profile(&self, user: UserId) -> Result<DietProfile, CatalogError> {
         let input = self
             .profiles
             .diet_profile(user)
             .await?
             .ok_or(CatalogError::UserNotFound)?;
-        let profile = self.catalog.profile(&input).map_err(|error| match error {
+        self.catalog.profile(&input).map_err(|error| match error {
             DietaryError::InvalidProfile { .. } => {
                 CatalogError::HealthProfileOutdated(error.to_string())
             }
-            other => CatalogError::Infra(diningcoach_kernel::InfraError::Fault(other.to_string())),
-        })?;
-        let analysis = self.catalog.analyse(facts);
+            other => CatalogError::Infra(InfraError::Fault(other.to_string())),
+        })
+    }
+
+    /// Judges an analysis for a compiled profile.
+    #[must_use]
+    pub fn judge(&self, analysis: &FoodAnalysis, profile: &DietProfile) -> VerdictReport {
         // The diary will pass what the user ate today; until it does, the day starts empty.
-        let verdict = evaluate(&analysis, &profile, &DayIntake::default());
-        Ok(VerdictReport::new(&verdict, &analysis.unrecognised))
+        let verdict = evaluate(analysis, profile, &DayIntake::default());
+        VerdictReport::new(&verdict, &analysis.unrecognised)
+    }
+
+    /// Judges a stored food, re-analysing it first when the stored analysis is from another version of the
+    /// analyser (the background re-analysis has not reached it yet): a verdict is never made on stale facts.
+    #[must_use]
+    pub fn judge_food(&self, food: &Food, profile: &DietProfile) -> VerdictReport {
+        if food.analysis.ensure_current().is_ok() {
+            self.judge(&food.analysis, profile)
+        } else {
+            self.judge(&self.catalog.analyse(&food.draft.facts()), profile)
+        }
+    }
+
+    /// A draft with its analysis, ready to store.
+    #[must_use]
+    pub fn analysed(&self, draft: FoodDraft) -> AnalysedFood {
+        let analysis = self.catalog.analyse(&draft.facts());
+        AnalysedFood { draft, analysis }
     }
 }
 

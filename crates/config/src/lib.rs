@@ -116,6 +116,9 @@ pub struct CommonSettings {
     /// Deletes queues unused this long; for throw-away prefixes (tests), never in production.
     pub amqp_queue_expiry: Option<Duration>,
     pub log_format: LogFormat,
+    /// Where uploaded import files are kept until their import ends. The API writes them and a worker reads them:
+    /// with several hosts it must be a volume they share.
+    pub import_dir: PathBuf,
 }
 
 impl CommonSettings {
@@ -146,6 +149,7 @@ impl CommonSettings {
                 Some(_) => Some(env.seconds("AMQP_QUEUE_EXPIRY_SECS", 0)?).filter(|d| !d.is_zero()),
             },
             log_format: env.parsed("LOG_FORMAT", LogFormat::Text)?,
+            import_dir: PathBuf::from(env.string("IMPORT_DIR", "var/imports")),
         })
     }
 }
@@ -160,6 +164,8 @@ pub struct ApiSettings {
     pub media_dir: PathBuf,
     pub json_limit_bytes: usize,
     pub http_workers: usize,
+    /// Largest catalog import upload; it is streamed to `import_dir`, never held in memory.
+    pub import_max_bytes: u64,
 }
 
 /// Used when JWT_SECRET is unset, so that a first run needs no configuration. Production must set its own.
@@ -189,6 +195,7 @@ impl ApiSettings {
             media_dir: PathBuf::from(env.string("MEDIA_DIR", "var/media")),
             json_limit_bytes: env.parsed("JSON_LIMIT_BYTES", 64 * 1024)?,
             http_workers: workers.max(1),
+            import_max_bytes: env.parsed("IMPORT_MAX_BYTES", 2 * 1024 * 1024 * 1024)?,
         })
     }
 }

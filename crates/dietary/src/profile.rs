@@ -129,6 +129,13 @@ impl DietProfile {
     /// than the verdict where a label would settle a case (a certified-halal gelatine), never looser.
     #[must_use]
     pub fn excluded_tags(&self) -> Vec<String> {
+        self.excluded_tags_worse_than(Level::Ok)
+    }
+
+    /// [`Self::excluded_tags`] for a caller who accepts verdicts up to `tolerated` ("ok or caution"): the tags
+    /// that make a food worse than that.
+    #[must_use]
+    pub fn excluded_tags_worse_than(&self, tolerated: Level) -> Vec<String> {
         let mut tags = Vec::new();
         for rule in self.rule_sets.iter().flat_map(|set| &set.rules) {
             if let ActiveCheck::Ingredients {
@@ -146,14 +153,14 @@ impl DietProfile {
                     ("possibly", ambiguous),
                     ("traces", traces),
                 ] {
-                    if *level > Level::Ok {
+                    if *level > tolerated {
                         tags.extend(properties.iter().map(|p: Property| format!("{prefix}:{p}")));
                     }
                 }
-                if *unrecognised > Level::Ok {
+                if *unrecognised > tolerated {
                     tags.push("ingredients:unrecognised".to_owned());
                 }
-                if *missing > Level::Ok {
+                if *missing > tolerated {
                     tags.push("ingredients:missing".to_owned());
                 }
             }
@@ -167,11 +174,17 @@ impl DietProfile {
     /// texture: `[["label:soft_texture"]]`). In SQL: `dietary_tags && $group` for each group.
     #[must_use]
     pub fn required_tags(&self) -> Vec<Vec<String>> {
+        self.required_tags_worse_than(Level::Ok)
+    }
+
+    /// [`Self::required_tags`] for a caller who accepts verdicts up to `tolerated`.
+    #[must_use]
+    pub fn required_tags_worse_than(&self, tolerated: Level) -> Vec<Vec<String>> {
         self.rule_sets
             .iter()
             .flat_map(|set| &set.rules)
             .filter_map(|rule| match &rule.check {
-                ActiveCheck::Labels { any_of, severity } if *severity > Level::Ok => Some(
+                ActiveCheck::Labels { any_of, severity } if *severity > tolerated => Some(
                     any_of
                         .iter()
                         .map(|label| format!("label:{label}"))
@@ -185,6 +198,13 @@ impl DietProfile {
     /// The per-100 g and per-serving nutrient limits above which a food is not `ok`.
     #[must_use]
     pub fn nutrient_ceilings(&self) -> Vec<NutrientCeiling> {
+        self.nutrient_ceilings_worse_than(Level::Ok)
+    }
+
+    /// [`Self::nutrient_ceilings`] for a caller who accepts verdicts up to `tolerated`: with `caution`, only the
+    /// limits above which a food is to be avoided.
+    #[must_use]
+    pub fn nutrient_ceilings_worse_than(&self, tolerated: Level) -> Vec<NutrientCeiling> {
         let mut ceilings: Vec<NutrientCeiling> = Vec::new();
         for rule in self.rule_sets.iter().flat_map(|set| &set.rules) {
             if let ActiveCheck::Nutrient {
@@ -198,7 +218,12 @@ impl DietProfile {
                 if *per == Basis::Day {
                     continue;
                 }
-                let Some(max) = caution_above.or(*avoid_above) else {
+                let limit = if tolerated >= Level::Caution {
+                    *avoid_above
+                } else {
+                    caution_above.or(*avoid_above)
+                };
+                let Some(max) = limit else {
                     continue;
                 };
                 match ceilings

@@ -41,3 +41,21 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
         .ok_or(IdentityError::Unauthenticated)?;
     Ok(Authenticated(api.identity.authenticate(token)?))
 }
+
+/// The caller's identity when they sent one: anonymous callers are welcome (`None`), but a token that is sent
+/// must be valid (401), so that an expired session is noticed rather than silently served as anonymous.
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeAuthenticated(pub Option<Principal>);
+
+impl FromRequest for MaybeAuthenticated {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if req.headers().contains_key(header::AUTHORIZATION) {
+            ready(authenticate(req).map(|Authenticated(who)| Self(Some(who))))
+        } else {
+            ready(Ok(Self(None)))
+        }
+    }
+}

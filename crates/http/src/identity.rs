@@ -261,7 +261,7 @@ fn with_etag(version: i32, body: HealthResponse) -> HttpResponse {
 }
 
 /// The version a client based its change on, from `If-Match` (`"3"` or `W/"3"`; `*` means any).
-fn expected_version(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
+pub(crate) fn expected_version(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
     let Some(value) = req.headers().get(header::IF_MATCH) else {
         return Ok(None);
     };

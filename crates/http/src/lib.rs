@@ -4,7 +4,9 @@
 //! leaves as `application/problem+json` (RFC 9457), mapped from the domains' errors in one place ([`problem`]).
 
 mod auth;
+mod catalog_imports;
 mod dietary;
+mod foods;
 mod health;
 mod identity;
 mod metrics;
@@ -13,7 +15,7 @@ pub mod openapi;
 pub mod problem;
 mod server;
 
-pub use auth::Authenticated;
+pub use auth::{Authenticated, MaybeAuthenticated};
 pub use metrics::Metrics;
 pub use observe::RequestId;
 pub use problem::{ApiError, FieldError, Problem};

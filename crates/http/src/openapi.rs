@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldError, Problem};
-use crate::{dietary, health, identity};
+use crate::{catalog_imports, dietary, foods, health, identity};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,8 @@ use crate::{dietary, health, identity};
         identity::change_password, identity::me, identity::update_me, identity::delete_me, identity::health_profile,
         identity::replace_health,
         dietary::diets, dietary::check_label,
+        foods::search, foods::by_barcode, foods::show, foods::show_verdict, foods::contribute, foods::edit, foods::remove,
+        catalog_imports::request_import, catalog_imports::import_status,
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&BearerAuth),
@@ -29,6 +31,7 @@ use crate::{dietary, health, identity};
         (name = "operations", description = "Health probes and metrics for operators"),
         (name = "identity", description = "Accounts, sessions, the profile and the health profile"),
         (name = "dietary", description = "The diet catalog and personal verdicts"),
+        (name = "catalog", description = "Food search, barcode scans and food pages, with the caller's verdict"),
     )
 )]
 pub struct ApiDoc;

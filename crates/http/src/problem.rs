@@ -231,7 +231,15 @@ impl From<KernelError> for ApiError {
         let field = match &error {
             KernelError::InvalidEmail { .. } => "email",
             KernelError::InvalidLimit { .. } => "limit",
-            KernelError::InvalidCursor => "cursor",
+            // Not a field a client fills in: a cursor is handed back as received, so a bad one is a bad request.
+            KernelError::InvalidCursor => {
+                return ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid-cursor",
+                    "The cursor is invalid",
+                )
+                .with_detail(error.to_string());
+            }
             KernelError::InvalidId(_) => "id",
         };
         ApiError::validation(vec![FieldError::new(field, error.to_string())])
@@ -315,6 +323,76 @@ impl From<CatalogError> for ApiError {
             )
             .with_detail(detail),
             CatalogError::UserNotFound => ApiError::not_found("The account does not exist"),
+            CatalogError::InvalidGtin {
+                expected_check_digit,
+                ..
+            } => ApiError::validation(vec![FieldError::new(
+                "code",
+                format!(
+                    "the check digit is wrong: it should be {expected_check_digit}; check the number under the bars"
+                ),
+            )])
+            .with_detail(detail),
+            CatalogError::MalformedGtin(_) => {
+                ApiError::validation(vec![FieldError::new("code", detail)])
+            }
+            CatalogError::InvalidFood { errors } => ApiError::validation(
+                errors
+                    .into_iter()
+                    .map(|e| FieldError::new(e.field, e.message))
+                    .collect(),
+            ),
+            CatalogError::InvalidSearchQuery(message) => {
+                ApiError::validation(vec![FieldError::new("q", message)])
+            }
+            CatalogError::UnreadableImport(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unreadable-import",
+                "The import file cannot be read",
+            )
+            .with_detail(detail),
+            CatalogError::FoodNotFound => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "food-not-found",
+                "No such food",
+            )
+            .with_detail(
+                "No food has this id or barcode. A verified user can add it with POST /api/v1/foods.",
+            ),
+            CatalogError::BarcodeTaken { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "barcode-taken",
+                "A food with this barcode exists",
+            )
+            .with_detail(detail),
+            CatalogError::VersionMismatch { .. } => ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "version-mismatch",
+                "The resource has changed",
+            )
+            .with_detail(detail),
+            CatalogError::NotAllowed(_) => {
+                ApiError::new(StatusCode::FORBIDDEN, "not-allowed", "Not allowed").with_detail(detail)
+            }
+            CatalogError::ImportNotFound => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "import-not-found",
+                "No such import",
+            )
+            .with_detail(detail),
+            CatalogError::ImportBusy => ApiError::new(
+                StatusCode::CONFLICT,
+                "import-busy",
+                "The import is being run",
+            )
+            .with_detail(detail),
+            CatalogError::IdempotencyKeyReused => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "The Idempotency-Key was used for another request",
+            )
+            .with_detail(detail),
+            CatalogError::Kernel(error) => ApiError::from(error),
             CatalogError::Infra(error) => ApiError::from(error),
         }
     }
@@ -355,10 +433,24 @@ mod tests {
 
     #[actix_web::test]
     async fn a_validation_problem_lists_its_fields() {
-        let json = body(ApiError::from(KernelError::InvalidCursor)).await;
+        let json = body(ApiError::from(KernelError::InvalidLimit {
+            got: 0,
+            max: 100,
+        }))
+        .await;
         assert_eq!(json["type"], "https://diningcoach.app/problems/validation");
         assert_eq!(json["status"], 422);
-        assert_eq!(json["errors"][0]["field"], "cursor");
+        assert_eq!(json["errors"][0]["field"], "limit");
+    }
+
+    #[actix_web::test]
+    async fn a_tampered_cursor_is_a_bad_request() {
+        let json = body(ApiError::from(KernelError::InvalidCursor)).await;
+        assert_eq!(
+            json["type"],
+            "https://diningcoach.app/problems/invalid-cursor"
+        );
+        assert_eq!(json["status"], 400);
     }
 
     #[actix_web::test]

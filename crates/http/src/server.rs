@@ -1,4 +1,5 @@
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,20 +8,23 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpServer, web};
-use diningcoach_catalog::VerdictService;
+use diningcoach_catalog::{FoodService, ImportService, VerdictService};
 use diningcoach_identity::IdentityService;
 use diningcoach_kernel::health::HealthCheck;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::catalog_imports::ImportUploads;
 use crate::observe::observe;
 use crate::problem::{ApiError, FieldError};
-use crate::{Metrics, dietary, health, identity, openapi};
+use crate::{Metrics, catalog_imports, dietary, foods, health, identity, openapi};
 
 /// What the handlers need: the domain services (one field per domain as they arrive) and the dependencies the
 /// health probes check.
 pub struct Api {
     pub identity: Arc<IdentityService>,
     pub verdicts: Arc<VerdictService>,
+    pub foods: Arc<FoodService>,
+    pub imports: Arc<ImportService>,
     pub health_checks: Vec<Arc<dyn HealthCheck>>,
 }
 
@@ -33,6 +37,10 @@ pub struct HttpSettings {
     pub workers: usize,
     /// How long in-flight requests may run on after SIGTERM.
     pub shutdown_timeout: Duration,
+    /// Where catalog import uploads are written (shared with the workers).
+    pub import_dir: PathBuf,
+    /// Largest catalog import upload; larger ones get a 413.
+    pub import_max_bytes: u64,
 }
 
 impl Default for HttpSettings {
@@ -41,6 +49,8 @@ impl Default for HttpSettings {
             json_limit: 64 * 1024,
             workers: 2,
             shutdown_timeout: Duration::from_secs(30),
+            import_dir: PathBuf::from("var/imports"),
+            import_max_bytes: 2 * 1024 * 1024 * 1024,
         }
     }
 }
@@ -89,6 +99,10 @@ pub fn configure(
     settings: &HttpSettings,
 ) -> impl FnOnce(&mut web::ServiceConfig) + use<> {
     let json_limit = settings.json_limit;
+    let uploads = ImportUploads {
+        dir: settings.import_dir.clone(),
+        max_bytes: settings.import_max_bytes,
+    };
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(api)
             .app_data(metrics)
@@ -100,6 +114,7 @@ pub fn configure(
             .app_data(web::PayloadConfig::default().limit(json_limit))
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
+            .app_data(uploads)
             .service(health::live)
             .service(health::ready)
             .service(health::metrics)
@@ -119,6 +134,15 @@ pub fn configure(
             .service(identity::replace_health)
             .service(dietary::diets)
             .service(dietary::check_label)
+            .service(foods::search)
+            .service(foods::by_barcode)
+            .service(foods::show)
+            .service(foods::show_verdict)
+            .service(foods::contribute)
+            .service(foods::edit)
+            .service(foods::remove)
+            .service(catalog_imports::request_import)
+            .service(catalog_imports::import_status)
             .service(
                 SwaggerUi::new("/swagger-ui/{_:.*}")
                     .url("/api-docs/openapi.json", openapi::document()),

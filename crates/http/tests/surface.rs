@@ -6,8 +6,11 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpResponse, test, web};
-use diningcoach_catalog::VerdictService;
-use diningcoach_catalog::ports::MockDietProfiles;
+use diningcoach_catalog::imports::{MockImportFiles, MockImportJobs};
+use diningcoach_catalog::ports::{MockDietProfiles, MockFoodRepository};
+use diningcoach_catalog::{
+    FoodService, ImportPorts, ImportService, ImportSettings, VerdictService,
+};
 use diningcoach_dietary::DietCatalog;
 use diningcoach_http::{Api, HttpSettings, Metrics, app};
 use diningcoach_identity::ports::{
@@ -17,6 +20,7 @@ use diningcoach_identity::ports::{
 use diningcoach_identity::{
     IdentityPorts, IdentityService, IdentitySettings, MockHealthVocabulary,
 };
+use diningcoach_kernel::CursorCodec;
 use diningcoach_kernel::clock::MockClock;
 use diningcoach_kernel::health::{Gauge, MockHealthCheck};
 use serde::Deserialize;
@@ -60,11 +64,28 @@ fn identity() -> Arc<IdentityService> {
 
 fn api(postgres_up: bool, rabbitmq_up: bool) -> web::Data<Api> {
     let catalog = Arc::new(DietCatalog::load().unwrap());
+    let verdicts = Arc::new(VerdictService::new(
+        catalog.clone(),
+        Arc::new(MockDietProfiles::new()),
+    ));
     web::Data::new(Api {
         identity: identity(),
-        verdicts: Arc::new(VerdictService::new(
-            catalog,
+        verdicts: verdicts.clone(),
+        foods: Arc::new(FoodService::new(
+            Arc::new(MockFoodRepository::new()),
             Arc::new(MockDietProfiles::new()),
+            verdicts,
+            CursorCodec::new("test"),
+        )),
+        imports: Arc::new(ImportService::new(
+            ImportPorts {
+                jobs: Arc::new(MockImportJobs::new()),
+                foods: Arc::new(MockFoodRepository::new()),
+                files: Arc::new(MockImportFiles::new()),
+                clock: Arc::new(MockClock::new()),
+            },
+            catalog,
+            ImportSettings::default(),
         )),
         health_checks: vec![
             check("postgresql", postgres_up),

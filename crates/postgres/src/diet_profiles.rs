@@ -9,7 +9,7 @@ use diningcoach_kernel::{InfraError, UserId};
 
 use crate::identity::diets_from_json;
 use crate::pool::checkout;
-use crate::schema::health_profiles;
+use crate::schema::{health_profiles, users};
 use crate::{PgError, PgPool};
 
 #[derive(Clone)]
@@ -59,5 +59,17 @@ impl DietProfiles for PgDietProfiles {
                 pregnant,
             },
         ))
+    }
+
+    async fn email_verified(&self, user: UserId) -> Result<bool, InfraError> {
+        let mut conn = checkout(&self.pool).await?;
+        let verified: Option<bool> = users::table
+            .find(user.as_uuid())
+            .select(users::email_verified_at.is_not_null())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(PgError::from)?;
+        Ok(verified.unwrap_or(false))
     }
 }

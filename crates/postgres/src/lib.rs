@@ -2,8 +2,10 @@
 //!
 //! Every port method is one atomic business operation: its transaction lives here, never in the domain.
 
+mod catalog_imports;
 mod diet_profiles;
 mod error;
+mod foods;
 mod health;
 mod identity;
 mod janitor;
@@ -16,8 +18,10 @@ pub mod schema;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
+pub use catalog_imports::PgCatalogImports;
 pub use diet_profiles::PgDietProfiles;
 pub use error::PgError;
+pub use foods::PgFoodRepository;
 pub use health::PgHealth;
 pub use identity::PgIdentityStore;
 pub use janitor::OutboxJanitor;

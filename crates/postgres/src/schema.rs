@@ -1,6 +1,29 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    catalog_imports (id) {
+        id -> Uuid,
+        requested_by -> Nullable<Uuid>,
+        format -> Text,
+        file_name -> Text,
+        file_path -> Text,
+        file_bytes -> Int8,
+        idempotency_key -> Nullable<Text>,
+        request_hash -> Nullable<Text>,
+        status -> Text,
+        rows_committed -> Int8,
+        bytes_committed -> Int8,
+        report -> Jsonb,
+        failure -> Nullable<Text>,
+        attempts -> Int4,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     email_tokens (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -9,6 +32,54 @@ diesel::table! {
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    foods (id) {
+        id -> Uuid,
+        food_code -> Text,
+        barcode -> Nullable<Text>,
+        natural_key -> Text,
+        kind -> Text,
+        source -> Text,
+        name -> Text,
+        search_name -> Text,
+        brand -> Nullable<Text>,
+        search_brand -> Nullable<Text>,
+        search_text -> Text,
+        country -> Nullable<Text>,
+        category_main -> Nullable<Text>,
+        category_sub -> Nullable<Text>,
+        serving_size_g -> Nullable<Float8>,
+        energy_kcal -> Nullable<Float8>,
+        protein_g -> Nullable<Float8>,
+        fat_g -> Nullable<Float8>,
+        saturated_fat_g -> Nullable<Float8>,
+        trans_fat_g -> Nullable<Float8>,
+        cholesterol_mg -> Nullable<Float8>,
+        carbohydrates_g -> Nullable<Float8>,
+        sugars_g -> Nullable<Float8>,
+        starch_g -> Nullable<Float8>,
+        fiber_g -> Nullable<Float8>,
+        sodium_mg -> Nullable<Float8>,
+        potassium_mg -> Nullable<Float8>,
+        phosphorus_mg -> Nullable<Float8>,
+        iodine_ug -> Nullable<Float8>,
+        caffeine_mg -> Nullable<Float8>,
+        alcohol_percent_vol -> Nullable<Float8>,
+        ingredients_text -> Nullable<Text>,
+        allergens -> Array<Nullable<Text>>,
+        traces -> Array<Nullable<Text>>,
+        labels -> Array<Nullable<Text>>,
+        storage_notes -> Nullable<Text>,
+        analysis -> Text,
+        analysis_version -> Int4,
+        dietary_tags -> Array<Nullable<Text>>,
+        created_by -> Nullable<Uuid>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -104,14 +175,18 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(catalog_imports -> users (requested_by));
 diesel::joinable!(email_tokens -> users (user_id));
+diesel::joinable!(foods -> users (created_by));
 diesel::joinable!(health_profiles -> users (user_id));
 diesel::joinable!(login_failures -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(user_profiles -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    catalog_imports,
     email_tokens,
+    foods,
     health_profiles,
     login_failures,
     outbox,

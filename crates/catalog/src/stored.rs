@@ -1,0 +1,150 @@
+//! Foods as the catalog stores them, and the search that finds them.
+
+use chrono::{DateTime, Utc};
+use diningcoach_dietary::{FoodAnalysis, Level, NutrientCeiling};
+use diningcoach_kernel::{Limit, UserId};
+use serde::{Deserialize, Serialize};
+
+use crate::food::{FoodDraft, FoodId};
+use crate::search::SearchQuery;
+
+/// A food of the catalog: what was submitted or imported, and the dietary analysis made of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Food {
+    pub id: FoodId,
+    /// The stable code of the food in its source (`off:…`, `gen:…`, a CSV's `food_code`, `user:…`).
+    pub code: String,
+    pub draft: FoodDraft,
+    pub analysis: FoodAnalysis,
+    pub created_by: Option<UserId>,
+    /// Bumped by every edit, for `If-Match`.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A validated food with its analysis, ready to be stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysedFood {
+    pub draft: FoodDraft,
+    pub analysis: FoodAnalysis,
+}
+
+/// Who acts on the catalog, as far as it cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub user: UserId,
+    pub admin: bool,
+}
+
+/// The groups of results of a search, best first. Within a group results are in a fixed order, so that a
+/// cursor can resume inside a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchTier {
+    /// No text: every food, by name.
+    All,
+    /// The name is the query.
+    Exact,
+    /// The name starts with the query.
+    NamePrefix,
+    /// The brand starts with the query (short queries only; longer ones find brands among word starts).
+    BrandPrefix,
+    /// A word of the name or brand starts with the query.
+    WordPrefix,
+    /// The query is somewhere else in the name or brand.
+    Substring,
+    /// Close misspellings, best first; only when few foods contain the query itself.
+    Similar,
+}
+
+impl SearchTier {
+    /// The tiers a query is looked up in, in order.
+    #[must_use]
+    pub fn plan(query: Option<&SearchQuery>) -> &'static [SearchTier] {
+        use SearchTier::*;
+        match query {
+            None => &[All],
+            // No trigram can be taken from a word under three characters: b-tree prefix paths only.
+            Some(q) if q.is_short() => &[Exact, NamePrefix, BrandPrefix],
+            Some(_) => &[Exact, NamePrefix, WordPrefix, Substring, Similar],
+        }
+    }
+}
+
+/// Where a page of results ended: the tier, the sort key inside it, and the food (ties).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchPosition {
+    #[serde(rename = "t")]
+    pub tier: SearchTier,
+    #[serde(rename = "k")]
+    pub key: String,
+    #[serde(rename = "i")]
+    pub id: FoodId,
+}
+
+/// "Only what I can eat", compiled from a profile into what SQL can check on stored analysis facts. Never looser
+/// than the verdict; the service drops what the verdict still refuses (daily budgets).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SuitabilityFilter {
+    /// A food with any of these tags is out.
+    pub excluded_tags: Vec<String>,
+    /// A food must have one tag of each group.
+    pub required_tags: Vec<Vec<String>>,
+    /// Nutrient limits per 100 g or per serving; a food without the value is out.
+    pub ceilings: Vec<NutrientCeiling>,
+}
+
+/// How suitable the foods of a search must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Suitability {
+    /// Only foods whose verdict is ok.
+    Ok,
+    /// Foods whose verdict is ok or caution.
+    Caution,
+}
+
+impl Suitability {
+    /// The worst verdict kept.
+    #[must_use]
+    pub fn tolerated(self) -> Level {
+        match self {
+            Suitability::Ok => Level::Ok,
+            Suitability::Caution => Level::Caution,
+        }
+    }
+}
+
+/// A search as the user asked it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FoodSearchRequest {
+    pub query: Option<SearchQuery>,
+    pub category: Option<String>,
+    pub brand: Option<String>,
+    pub suitable: Option<Suitability>,
+    pub limit: Limit,
+    pub cursor: Option<String>,
+}
+
+/// One tier of a search, as the repository runs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TierQuery<'a> {
+    pub tier: SearchTier,
+    pub query: Option<&'a SearchQuery>,
+    /// Matches `category_main` or `category_sub` exactly.
+    pub category: Option<&'a str>,
+    /// Normalised like stored brands; matches the whole brand.
+    pub brand: Option<&'a str>,
+    pub suitable: Option<&'a SuitabilityFilter>,
+    /// Resume after this position (same tier).
+    pub after: Option<&'a SearchPosition>,
+    pub limit: u16,
+}
+
+/// What writing a batch of foods did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BatchOutcome {
+    pub inserted: u64,
+    pub updated: u64,
+}

@@ -1,0 +1,316 @@
+//! Catalog imports on PostgreSQL: the `catalog_imports` rows, their outbox job, and batches of foods committed
+//! together with the import's progress, so that a run that dies resumes after its last committed batch.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sql_types::{Bool, Double, Nullable, Timestamptz};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use diningcoach_catalog::{
+    AnalysedFood, BatchOutcome, CatalogError, CatalogImport, Claim, Creation, ImportFormat,
+    ImportId, ImportJobs, ImportProgress, ImportReport, ImportStatus, NewImport,
+};
+use diningcoach_kernel::{InfraError, Job, UserId};
+use uuid::Uuid;
+
+use crate::foods::upsert_foods;
+use crate::outbox::insert_jobs;
+use crate::pool::checkout;
+use crate::schema::catalog_imports;
+use crate::{PgError, PgPool};
+
+/// Implements [`ImportJobs`].
+#[derive(Clone)]
+pub struct PgCatalogImports {
+    pool: PgPool,
+}
+
+impl PgCatalogImports {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = catalog_imports)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+struct ImportRow {
+    id: Uuid,
+    requested_by: Option<Uuid>,
+    format: String,
+    file_name: String,
+    file_path: String,
+    file_bytes: i64,
+    request_hash: Option<String>,
+    status: String,
+    rows_committed: i64,
+    bytes_committed: i64,
+    report: serde_json::Value,
+    failure: Option<String>,
+    attempts: i32,
+    created_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+impl ImportRow {
+    fn into_import(self) -> Result<CatalogImport, InfraError> {
+        let corrupt =
+            |what: &str| InfraError::Fault(format!("import {}: stored {what} is invalid", self.id));
+        let format = self
+            .format
+            .parse::<ImportFormat>()
+            .map_err(|_| corrupt("format"))?;
+        let status = ImportStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?;
+        // A report from an older shape, or the column's default, reads as an empty report rather than failing
+        // the status page.
+        let report = serde_json::from_value::<ImportReport>(self.report).unwrap_or_default();
+        Ok(CatalogImport {
+            id: ImportId::from_uuid(self.id),
+            requested_by: self.requested_by.map(UserId::from_uuid),
+            format,
+            file_name: self.file_name,
+            file_path: self.file_path,
+            file_bytes: to_u64(self.file_bytes),
+            status,
+            rows_committed: to_u64(self.rows_committed),
+            bytes_committed: to_u64(self.bytes_committed),
+            report,
+            failure: self.failure,
+            attempts: u32::try_from(self.attempts).unwrap_or(0),
+            created_at: self.created_at,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+fn infra(error: impl Into<PgError>) -> InfraError {
+    InfraError::from(error.into())
+}
+
+fn report_json(report: &ImportReport) -> Result<serde_json::Value, InfraError> {
+    serde_json::to_value(report).map_err(|error| {
+        InfraError::Fault(format!("the import report does not serialise: {error}"))
+    })
+}
+
+/// The row of run `attempt` while it still owns the import.
+macro_rules! owned_by {
+    ($id:expr, $attempt:expr) => {
+        catalog_imports::table
+            .filter(catalog_imports::id.eq($id.as_uuid()))
+            .filter(catalog_imports::status.eq(ImportStatus::Running.as_str()))
+            .filter(catalog_imports::attempts.eq(i32::try_from($attempt).unwrap_or(i32::MAX)))
+    };
+}
+
+#[async_trait]
+impl ImportJobs for PgCatalogImports {
+    async fn create(&self, import: &NewImport, job: Option<Job>) -> Result<Creation, CatalogError> {
+        let report = report_json(&ImportReport::default())?;
+        let mut conn = checkout(&self.pool).await.map_err(infra)?;
+        let inserted = conn
+            .transaction(async |conn| {
+                let row: ImportRow = diesel::insert_into(catalog_imports::table)
+                    .values((
+                        catalog_imports::id.eq(import.id.as_uuid()),
+                        catalog_imports::requested_by.eq(import.requested_by.map(|u| u.as_uuid())),
+                        catalog_imports::format.eq(import.format.as_str()),
+                        catalog_imports::file_name.eq(&import.file_name),
+                        catalog_imports::file_path.eq(&import.file_path),
+                        catalog_imports::file_bytes.eq(to_i64(import.file_bytes)),
+                        catalog_imports::idempotency_key
+                            .eq(import.idempotency.as_ref().map(|i| i.key.as_str())),
+                        catalog_imports::request_hash
+                            .eq(import.idempotency.as_ref().map(|i| i.request_hash.as_str())),
+                        catalog_imports::report.eq(&report),
+                    ))
+                    .returning(ImportRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                if let Some(job) = &job {
+                    insert_jobs(conn, std::slice::from_ref(job)).await?;
+                }
+                Ok::<_, DieselError>(row)
+            })
+            .await;
+        match (inserted, &import.idempotency) {
+            (Ok(row), _) => Ok(Creation::Created(row.into_import()?)),
+            // The key was used before (or concurrently, by a request that committed first): answer with that
+            // import if the request was the same.
+            (
+                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)),
+                Some(idempotency),
+            ) => {
+                let existing: Option<ImportRow> = catalog_imports::table
+                    .filter(
+                        catalog_imports::requested_by.eq(import.requested_by.map(|u| u.as_uuid())),
+                    )
+                    .filter(catalog_imports::idempotency_key.eq(&idempotency.key))
+                    .select(ImportRow::as_select())
+                    .first(&mut conn)
+                    .await
+                    .optional()
+                    .map_err(infra)?;
+                match existing {
+                    Some(row) if row.request_hash.as_deref() == Some(&idempotency.request_hash) => {
+                        Ok(Creation::Replayed(row.into_import()?))
+                    }
+                    Some(_) => Err(CatalogError::IdempotencyKeyReused),
+                    None => Err(CatalogError::Infra(InfraError::Fault(
+                        "an idempotency conflict with an import that does not exist".into(),
+                    ))),
+                }
+            }
+            (Err(error), _) => Err(CatalogError::Infra(infra(error))),
+        }
+    }
+
+    async fn find(&self, id: ImportId) -> Result<Option<CatalogImport>, InfraError> {
+        let mut conn = checkout(&self.pool).await?;
+        let row: Option<ImportRow> = catalog_imports::table
+            .find(id.as_uuid())
+            .select(ImportRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(infra)?;
+        row.map(ImportRow::into_import).transpose()
+    }
+
+    async fn claim(&self, id: ImportId, stale_after: Duration) -> Result<Claim, InfraError> {
+        let mut conn = checkout(&self.pool).await?;
+        // Times are the database's, so that hosts with skewed clocks agree on what is stale.
+        let claimable = catalog_imports::status
+            .eq(ImportStatus::Queued.as_str())
+            .or(catalog_imports::status
+                .eq(ImportStatus::Running.as_str())
+                .and(
+                    sql::<Bool>("updated_at < now() - make_interval(secs => ")
+                        .bind::<Double, _>(stale_after.as_secs_f64())
+                        .sql(")"),
+                ));
+        let claimed: Option<ImportRow> = diesel::update(
+            catalog_imports::table
+                .filter(catalog_imports::id.eq(id.as_uuid()))
+                .filter(claimable),
+        )
+        .set((
+            catalog_imports::status.eq(ImportStatus::Running.as_str()),
+            catalog_imports::attempts.eq(catalog_imports::attempts + 1),
+            catalog_imports::started_at
+                .eq(sql::<Nullable<Timestamptz>>("coalesce(started_at, now())")),
+            catalog_imports::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(ImportRow::as_returning())
+        .get_result(&mut conn)
+        .await
+        .optional()
+        .map_err(infra)?;
+        if let Some(row) = claimed {
+            return Ok(Claim::Claimed(row.into_import()?));
+        }
+        let current: Option<ImportRow> = catalog_imports::table
+            .find(id.as_uuid())
+            .select(ImportRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(infra)?;
+        Ok(match current {
+            None => Claim::Missing,
+            Some(row) => {
+                let import = row.into_import()?;
+                if import.status.is_final() {
+                    Claim::Finished(import)
+                } else {
+                    Claim::Busy
+                }
+            }
+        })
+    }
+
+    async fn commit_batch(
+        &self,
+        id: ImportId,
+        attempt: u32,
+        foods: &[AnalysedFood],
+        progress: &ImportProgress,
+    ) -> Result<Option<BatchOutcome>, InfraError> {
+        let mut conn = checkout(&self.pool).await?;
+        let mut report = progress.report.clone();
+        conn.transaction(async |conn| {
+            // Lock the row first: a concurrent claim waits for this batch, and a lost claim writes nothing.
+            let owned: Option<Uuid> = owned_by!(id, attempt)
+                .select(catalog_imports::id)
+                .for_update()
+                .first(conn)
+                .await
+                .optional()?;
+            if owned.is_none() {
+                return Ok(None);
+            }
+            let outcome = upsert_foods(conn, foods).await?;
+            report.record_written(outcome.inserted, outcome.updated);
+            let report = serde_json::to_value(&report)
+                .map_err(|e| DieselError::SerializationError(Box::new(e)))?;
+            diesel::update(owned_by!(id, attempt))
+                .set((
+                    catalog_imports::rows_committed.eq(to_i64(progress.rows)),
+                    catalog_imports::bytes_committed.eq(to_i64(progress.bytes)),
+                    catalog_imports::report.eq(report),
+                    catalog_imports::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)
+                .await?;
+            Ok::<_, DieselError>(Some(outcome))
+        })
+        .await
+        .map_err(infra)
+    }
+
+    async fn finish(
+        &self,
+        id: ImportId,
+        attempt: u32,
+        progress: &ImportProgress,
+        failure: Option<String>,
+    ) -> Result<bool, InfraError> {
+        let report = report_json(&progress.report)?;
+        let status = if failure.is_some() {
+            ImportStatus::Failed
+        } else {
+            ImportStatus::Done
+        };
+        let mut conn = checkout(&self.pool).await?;
+        let updated = diesel::update(owned_by!(id, attempt))
+            .set((
+                catalog_imports::status.eq(status.as_str()),
+                catalog_imports::failure.eq(failure),
+                catalog_imports::rows_committed.eq(to_i64(progress.rows)),
+                catalog_imports::bytes_committed.eq(to_i64(progress.bytes)),
+                catalog_imports::report.eq(report),
+                catalog_imports::finished_at.eq(sql::<Nullable<Timestamptz>>("now()")),
+                catalog_imports::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(&mut conn)
+            .await
+            .map_err(infra)?;
+        Ok(updated > 0)
+    }
+}

@@ -1,0 +1,808 @@
+//! The food catalog on PostgreSQL: search tiers, look-ups, contributions, edits, batch upserts, re-analysis.
+//!
+//! Search compares the application's normalised text (`search_name`, `search_brand`, `search_text`, all in the
+//! "C" collation) with the normalised query as is: b-tree ranges serve exact and prefix tiers in result order,
+//! the trigram GIN index serves substrings and misspellings. Each tier is one query with its own `LIMIT`, so a
+//! page that the first tiers fill never touches the costlier ones. See docs/catalog.md.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::dsl::{not, sql};
+use diesel::expression::BoxableExpression;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sql_types::{Bool, Double, Text};
+use diesel::upsert::excluded;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diningcoach_catalog::ports::FoodRepository;
+use diningcoach_catalog::{
+    AnalysedFood, BatchOutcome, CatalogError, Food, FoodDraft, FoodFields, FoodId, FoodKind,
+    FoodSource, Gtin, NutrientsPer100g, SearchPosition, SearchTier, TierQuery,
+};
+use diningcoach_dietary::{Basis, FoodAnalysis, Nutrient};
+use diningcoach_kernel::{InfraError, UserId};
+use uuid::Uuid;
+
+use crate::pool::checkout;
+use crate::schema::foods;
+use crate::{PgError, PgPool};
+
+/// PostgreSQL's limit is 65,535 bind parameters per statement; a food takes 39.
+const ROWS_PER_INSERT: usize = 1_500;
+
+#[derive(Clone)]
+pub struct PgFoodRepository {
+    pool: PgPool,
+}
+
+impl PgFoodRepository {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = foods)]
+#[diesel(check_for_backend(Pg))]
+struct FoodRow {
+    id: Uuid,
+    food_code: String,
+    barcode: Option<String>,
+    kind: String,
+    source: String,
+    name: String,
+    brand: Option<String>,
+    country: Option<String>,
+    category_main: Option<String>,
+    category_sub: Option<String>,
+    serving_size_g: Option<f64>,
+    energy_kcal: Option<f64>,
+    protein_g: Option<f64>,
+    fat_g: Option<f64>,
+    saturated_fat_g: Option<f64>,
+    trans_fat_g: Option<f64>,
+    cholesterol_mg: Option<f64>,
+    carbohydrates_g: Option<f64>,
+    sugars_g: Option<f64>,
+    starch_g: Option<f64>,
+    fiber_g: Option<f64>,
+    sodium_mg: Option<f64>,
+    potassium_mg: Option<f64>,
+    phosphorus_mg: Option<f64>,
+    iodine_ug: Option<f64>,
+    caffeine_mg: Option<f64>,
+    alcohol_percent_vol: Option<f64>,
+    ingredients_text: Option<String>,
+    allergens: Vec<Option<String>>,
+    traces: Vec<Option<String>>,
+    labels: Vec<Option<String>>,
+    storage_notes: Option<String>,
+    analysis: String,
+    created_by: Option<Uuid>,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl FoodRow {
+    fn into_food(self) -> Result<Food, InfraError> {
+        let fault = |what: &str, error: &dyn std::fmt::Display| {
+            InfraError::Fault(format!("stored food {} has {what}: {error}", self.id))
+        };
+        let kind: FoodKind = self
+            .kind
+            .parse()
+            .map_err(|e: CatalogError| fault("an unknown kind", &e))?;
+        let source: FoodSource = self
+            .source
+            .parse()
+            .map_err(|e: CatalogError| fault("an unknown source", &e))?;
+        let analysis: FoodAnalysis = serde_json::from_str(&self.analysis)
+            .map_err(|e| fault("an unreadable analysis", &e))?;
+        let fields = FoodFields {
+            food_code: Some(self.food_code.clone()),
+            barcode: self.barcode.clone(),
+            name: self.name.clone(),
+            brand: self.brand.clone(),
+            country: self.country.clone(),
+            category_main: self.category_main.clone(),
+            category_sub: self.category_sub.clone(),
+            kind: Some(kind),
+            serving_size_g: self.serving_size_g,
+            ingredients_text: self.ingredients_text.clone(),
+            allergens: self.allergens.iter().flatten().cloned().collect(),
+            traces: self.traces.iter().flatten().cloned().collect(),
+            labels: self.labels.iter().flatten().cloned().collect(),
+            storage_notes: self.storage_notes.clone(),
+            nutrients: NutrientsPer100g {
+                energy_kcal: self.energy_kcal,
+                protein_g: self.protein_g,
+                fat_g: self.fat_g,
+                saturated_fat_g: self.saturated_fat_g,
+                trans_fat_g: self.trans_fat_g,
+                cholesterol_mg: self.cholesterol_mg,
+                carbohydrates_g: self.carbohydrates_g,
+                sugars_g: self.sugars_g,
+                starch_g: self.starch_g,
+                fiber_g: self.fiber_g,
+                sodium_mg: self.sodium_mg,
+                potassium_mg: self.potassium_mg,
+                phosphorus_mg: self.phosphorus_mg,
+                iodine_ug: self.iodine_ug,
+                caffeine_mg: self.caffeine_mg,
+                alcohol_percent_vol: self.alcohol_percent_vol,
+            },
+        };
+        // Stored foods were validated on the way in; a failure here means the rules tightened since.
+        let draft = FoodDraft::new(fields, source).map_err(|e| fault("invalid fields", &e))?;
+        Ok(Food {
+            id: FoodId::from_uuid(self.id),
+            code: self.food_code,
+            draft,
+            analysis,
+            created_by: self.created_by.map(UserId::from_uuid),
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = foods)]
+#[diesel(treat_none_as_null = true)]
+struct FoodValues<'a> {
+    food_code: String,
+    barcode: Option<String>,
+    kind: &'static str,
+    source: &'static str,
+    name: &'a str,
+    search_name: String,
+    brand: Option<&'a str>,
+    search_brand: Option<String>,
+    country: Option<&'a str>,
+    category_main: Option<&'a str>,
+    category_sub: Option<&'a str>,
+    serving_size_g: Option<f64>,
+    energy_kcal: Option<f64>,
+    protein_g: Option<f64>,
+    fat_g: Option<f64>,
+    saturated_fat_g: Option<f64>,
+    trans_fat_g: Option<f64>,
+    cholesterol_mg: Option<f64>,
+    carbohydrates_g: Option<f64>,
+    sugars_g: Option<f64>,
+    starch_g: Option<f64>,
+    fiber_g: Option<f64>,
+    sodium_mg: Option<f64>,
+    potassium_mg: Option<f64>,
+    phosphorus_mg: Option<f64>,
+    iodine_ug: Option<f64>,
+    caffeine_mg: Option<f64>,
+    alcohol_percent_vol: Option<f64>,
+    ingredients_text: Option<&'a str>,
+    allergens: &'a [String],
+    traces: &'a [String],
+    labels: &'a [String],
+    storage_notes: Option<&'a str>,
+    analysis: String,
+    analysis_version: i32,
+    dietary_tags: Vec<String>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = foods)]
+struct NewFood<'a> {
+    id: Uuid,
+    created_by: Option<Uuid>,
+    #[diesel(embed)]
+    values: FoodValues<'a>,
+}
+
+/// A `FoodAnalysis` serialises to JSON whatever it holds (strings, numbers, sets): this cannot fail.
+fn analysis_json(analysis: &FoodAnalysis) -> String {
+    serde_json::to_string(analysis).unwrap_or_default()
+}
+
+fn analysis_version(analysis: &FoodAnalysis) -> i32 {
+    i32::try_from(analysis.version).unwrap_or(i32::MAX)
+}
+
+fn values(food: &AnalysedFood, id: Uuid) -> FoodValues<'_> {
+    let draft = &food.draft;
+    let n = draft.nutrients();
+    FoodValues {
+        // Without a code of its source, a food's code is its id: unique, and stable from then on.
+        food_code: draft
+            .code()
+            .map_or_else(|| format!("dc:{id}"), |code| code.as_str().to_owned()),
+        barcode: draft.gtin().map(|gtin| gtin.as_str().to_owned()),
+        kind: draft.kind().as_str(),
+        source: draft.source().as_str(),
+        name: draft.name(),
+        search_name: draft.search_name(),
+        brand: draft.brand(),
+        search_brand: draft.search_brand(),
+        country: draft.country(),
+        category_main: draft.category().map(|c| c.main()),
+        category_sub: draft.category().and_then(|c| c.sub()),
+        serving_size_g: draft.serving_size_g(),
+        energy_kcal: n.energy_kcal,
+        protein_g: n.protein_g,
+        fat_g: n.fat_g,
+        saturated_fat_g: n.saturated_fat_g,
+        trans_fat_g: n.trans_fat_g,
+        cholesterol_mg: n.cholesterol_mg,
+        carbohydrates_g: n.carbohydrates_g,
+        sugars_g: n.sugars_g,
+        starch_g: n.starch_g,
+        fiber_g: n.fiber_g,
+        sodium_mg: n.sodium_mg,
+        potassium_mg: n.potassium_mg,
+        phosphorus_mg: n.phosphorus_mg,
+        iodine_ug: n.iodine_ug,
+        caffeine_mg: n.caffeine_mg,
+        alcohol_percent_vol: n.alcohol_percent_vol,
+        ingredients_text: draft.ingredients_text(),
+        allergens: draft.allergens(),
+        traces: draft.traces(),
+        labels: draft.labels(),
+        storage_notes: draft.storage_notes(),
+        analysis: analysis_json(&food.analysis),
+        analysis_version: analysis_version(&food.analysis),
+        dietary_tags: food.analysis.dietary_tags(),
+    }
+}
+
+fn is_barcode_conflict(error: &DieselError) -> bool {
+    matches!(error, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+        if matches!(info.constraint_name(), Some("foods_natural_key_idx" | "foods_barcode_idx")))
+}
+
+async fn food_id_by_barcode(
+    conn: &mut AsyncPgConnection,
+    barcode: &str,
+) -> Result<Option<Uuid>, DieselError> {
+    foods::table
+        .filter(foods::barcode.eq(barcode))
+        .select(foods::id)
+        .first(conn)
+        .await
+        .optional()
+}
+
+async fn barcode_taken(
+    conn: &mut AsyncPgConnection,
+    food: &AnalysedFood,
+) -> Result<CatalogError, InfraError> {
+    let Some(barcode) = food.draft.gtin() else {
+        return Err(InfraError::Fault(
+            "a unique violation on a food without a barcode".into(),
+        ));
+    };
+    match food_id_by_barcode(conn, barcode.as_str())
+        .await
+        .map_err(PgError::from)?
+    {
+        Some(existing) => Ok(CatalogError::BarcodeTaken {
+            existing: FoodId::from_uuid(existing),
+        }),
+        // Deleted in between: the client may simply retry.
+        None => Err(InfraError::Fault(
+            "a barcode conflict with a food that no longer exists".into(),
+        )),
+    }
+}
+
+/// Inserts or updates foods by natural key (barcode, or code without one). The batch holds at most one food
+/// per natural key (PostgreSQL refuses to update a row twice in one statement). Run it inside a transaction
+/// when the batch must land whole.
+pub(crate) async fn upsert_foods(
+    conn: &mut AsyncPgConnection,
+    foods: &[AnalysedFood],
+) -> Result<BatchOutcome, DieselError> {
+    let mut outcome = BatchOutcome::default();
+    for chunk in foods.chunks(ROWS_PER_INSERT) {
+        let rows: Vec<NewFood<'_>> = chunk
+            .iter()
+            .map(|food| {
+                let id = Uuid::now_v7();
+                NewFood {
+                    id,
+                    created_by: None,
+                    values: values(food, id),
+                }
+            })
+            .collect();
+        // `xmax = 0` only for a freshly inserted row version: it tells inserts from updates.
+        let inserted: Vec<bool> = diesel::insert_into(foods::table)
+            .values(&rows)
+            .on_conflict(foods::natural_key)
+            .do_update()
+            .set((
+                foods::food_code.eq(excluded(foods::food_code)),
+                foods::kind.eq(excluded(foods::kind)),
+                foods::source.eq(excluded(foods::source)),
+                foods::name.eq(excluded(foods::name)),
+                foods::search_name.eq(excluded(foods::search_name)),
+                foods::brand.eq(excluded(foods::brand)),
+                foods::search_brand.eq(excluded(foods::search_brand)),
+                foods::country.eq(excluded(foods::country)),
+                foods::category_main.eq(excluded(foods::category_main)),
+                foods::category_sub.eq(excluded(foods::category_sub)),
+                foods::serving_size_g.eq(excluded(foods::serving_size_g)),
+                (
+                    foods::energy_kcal.eq(excluded(foods::energy_kcal)),
+                    foods::protein_g.eq(excluded(foods::protein_g)),
+                    foods::fat_g.eq(excluded(foods::fat_g)),
+                    foods::saturated_fat_g.eq(excluded(foods::saturated_fat_g)),
+                    foods::trans_fat_g.eq(excluded(foods::trans_fat_g)),
+                    foods::cholesterol_mg.eq(excluded(foods::cholesterol_mg)),
+                    foods::carbohydrates_g.eq(excluded(foods::carbohydrates_g)),
+                    foods::sugars_g.eq(excluded(foods::sugars_g)),
+                    foods::starch_g.eq(excluded(foods::starch_g)),
+                    foods::fiber_g.eq(excluded(foods::fiber_g)),
+                    foods::sodium_mg.eq(excluded(foods::sodium_mg)),
+                    foods::potassium_mg.eq(excluded(foods::potassium_mg)),
+                    foods::phosphorus_mg.eq(excluded(foods::phosphorus_mg)),
+                    foods::iodine_ug.eq(excluded(foods::iodine_ug)),
+                    foods::caffeine_mg.eq(excluded(foods::caffeine_mg)),
+                    foods::alcohol_percent_vol.eq(excluded(foods::alcohol_percent_vol)),
+                ),
+                (
+                    foods::ingredients_text.eq(excluded(foods::ingredients_text)),
+                    foods::allergens.eq(excluded(foods::allergens)),
+                    foods::traces.eq(excluded(foods::traces)),
+                    foods::labels.eq(excluded(foods::labels)),
+                    foods::storage_notes.eq(excluded(foods::storage_notes)),
+                    foods::analysis.eq(excluded(foods::analysis)),
+                    foods::analysis_version.eq(excluded(foods::analysis_version)),
+                    foods::dietary_tags.eq(excluded(foods::dietary_tags)),
+                    foods::version.eq(foods::version + 1),
+                    foods::updated_at.eq(diesel::dsl::now),
+                ),
+            ))
+            .returning(sql::<Bool>("xmax = 0"))
+            .get_results(conn)
+            .await?;
+        let fresh = inserted.iter().filter(|fresh| **fresh).count() as u64;
+        outcome.inserted += fresh;
+        outcome.updated += inserted.len() as u64 - fresh;
+    }
+    Ok(outcome)
+}
+
+/// pg_trgm's default word-similarity threshold (0.6) misses common misspellings ("choclate" is 0.58 from
+/// "chocolate", "yoghurt" 0.5 from "yogurt"). Set for the misspelling query's transaction only.
+const WORD_SIMILARITY_THRESHOLD: &str = "0.45";
+
+async fn lower_similarity_threshold(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    diesel::sql_query("SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)")
+        .bind::<Text, _>(WORD_SIMILARITY_THRESHOLD)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+type Key = Box<dyn BoxableExpression<foods::table, Pg, SqlType = Text>>;
+
+/// Misspellings are ordered by closeness, then name: 1000 − word similarity × 1000, zero-padded so that text
+/// order is numeric order, with the query bound between the two halves. The key is computed by PostgreSQL only,
+/// so a cursor compares like with like.
+const SIMILAR_KEY_HEAD: &str = "(lpad((1000 - (word_similarity(";
+const SIMILAR_KEY_TAIL: &str = ", search_text) * 1000)::int)::text, 4, '0') || search_name)";
+
+/// The sort key of the other tiers (results are ordered by it, then by id). Exact matches share one name, so
+/// ordering them by name then id is ordering by id.
+fn plain_key(tier: SearchTier) -> &'static str {
+    match tier {
+        SearchTier::BrandPrefix => "(search_brand || ' ' || search_name)",
+        _ => "search_name",
+    }
+}
+
+/// The sort key of a tier, as selected into cursors and ordered by.
+fn sort_key(tier: SearchTier, query: &str) -> Key {
+    match tier {
+        SearchTier::Similar => Box::new(
+            sql::<Text>(SIMILAR_KEY_HEAD)
+                .bind::<Text, _>(query.to_owned())
+                .sql(SIMILAR_KEY_TAIL),
+        ),
+        tier => Box::new(sql::<Text>(plain_key(tier))),
+    }
+}
+
+/// `(key, id) > ($key, $id)`: a row comparison that the tier's b-tree serves as a range.
+fn after_position(
+    tier: SearchTier,
+    query: &str,
+    after: &SearchPosition,
+) -> Box<dyn BoxableExpression<foods::table, Pg, SqlType = Bool>> {
+    let key = after.key.clone();
+    let id = after.id.as_uuid();
+    match tier {
+        SearchTier::Similar => Box::new(
+            sql::<Bool>("(")
+                .sql(SIMILAR_KEY_HEAD)
+                .bind::<Text, _>(query.to_owned())
+                .sql(SIMILAR_KEY_TAIL)
+                .sql(", id) > (")
+                .bind::<Text, _>(key)
+                .sql(", ")
+                .bind::<diesel::sql_types::Uuid, _>(id)
+                .sql(")"),
+        ),
+        tier => Box::new(
+            sql::<Bool>("(")
+                .sql(plain_key(tier))
+                .sql(", id) > (")
+                .bind::<Text, _>(key)
+                .sql(", ")
+                .bind::<diesel::sql_types::Uuid, _>(id)
+                .sql(")"),
+        ),
+    }
+}
+
+/// The column (or expression over columns) holding a nutrient per 100 g, as the dietary engine names it. Imports
+/// derive sodium from salt, so the sodium column is the reconciled value. A nutrient without a column reads as
+/// unknown (NULL), which keeps the filter never looser than the verdict.
+fn nutrient_column(nutrient: Nutrient) -> &'static str {
+    match nutrient {
+        Nutrient::EnergyKcal => "energy_kcal",
+        Nutrient::ProteinG => "protein_g",
+        Nutrient::FatG => "fat_g",
+        Nutrient::SaturatedFatG => "saturated_fat_g",
+        Nutrient::TransFatG => "trans_fat_g",
+        Nutrient::CholesterolMg => "cholesterol_mg",
+        Nutrient::CarbohydratesG => "carbohydrates_g",
+        Nutrient::SugarsG => "sugars_g",
+        Nutrient::StarchG => "starch_g",
+        Nutrient::FiberG => "fiber_g",
+        Nutrient::SodiumMg => "sodium_mg",
+        Nutrient::PotassiumMg => "potassium_mg",
+        Nutrient::PhosphorusMg => "phosphorus_mg",
+        Nutrient::IodineUg => "iodine_ug",
+        Nutrient::CaffeineMg => "caffeine_mg",
+        // Alcohol is stored as % by volume; the engine counts grams (ethanol: 0.789 g/ml).
+        Nutrient::AlcoholG => "(alcohol_percent_vol * 0.789)",
+        // EU Regulation 1169/2011: salt = sodium × 2.5.
+        Nutrient::SaltG => "(sodium_mg * 2.5 / 1000)",
+        Nutrient::AddedSugarsG => "NULL::float8",
+    }
+}
+
+/// `LIKE` patterns of a query, escaped.
+struct Patterns {
+    text: String,
+    prefix: String,
+    word: String,
+    contains: String,
+}
+
+impl Patterns {
+    fn of(query: Option<&diningcoach_catalog::SearchQuery>) -> Self {
+        match query {
+            Some(q) => {
+                let prefix = q.prefix_pattern();
+                Self {
+                    text: q.as_str().to_owned(),
+                    word: format!("% {prefix}"),
+                    contains: q.contains_pattern(),
+                    prefix,
+                }
+            }
+            None => Self {
+                text: String::new(),
+                prefix: "%".into(),
+                word: "%".into(),
+                contains: "%".into(),
+            },
+        }
+    }
+}
+
+/// One tier of a search as a query: its matching rule (excluding the better tiers), the filters, the cursor,
+/// its order.
+fn tier_query<'a>(query: &TierQuery<'_>) -> (foods::BoxedQuery<'a, Pg>, Key) {
+    let p = Patterns::of(query.query);
+    let mut q = foods::table.into_boxed::<Pg>();
+    q = match query.tier {
+        SearchTier::All => q,
+        SearchTier::Exact => q.filter(foods::search_name.eq(p.text.clone())),
+        SearchTier::NamePrefix => q
+            .filter(foods::search_name.like(p.prefix.clone()))
+            .filter(foods::search_name.ne(p.text.clone())),
+        SearchTier::BrandPrefix => q
+            .filter(foods::search_brand.is_not_null())
+            .filter(
+                sql::<Bool>("(search_brand || ' ' || search_name) LIKE ")
+                    .bind::<Text, _>(p.prefix.clone()),
+            )
+            .filter(foods::search_name.not_like(p.prefix.clone())),
+        SearchTier::WordPrefix => q
+            .filter(foods::search_text.like(p.word.clone()))
+            .filter(foods::search_name.not_like(p.prefix.clone())),
+        SearchTier::Substring => q
+            .filter(foods::search_text.like(p.contains.clone()))
+            .filter(foods::search_text.not_like(p.word.clone()))
+            .filter(foods::search_name.not_like(p.prefix.clone())),
+        SearchTier::Similar => q
+            .filter(
+                sql::<Bool>("")
+                    .bind::<Text, _>(p.text.clone())
+                    .sql(" <% search_text"),
+            )
+            .filter(foods::search_text.not_like(p.contains.clone())),
+    };
+    if let Some(category) = query.category {
+        q = q.filter(
+            foods::category_main
+                .eq(category.to_owned())
+                .or(foods::category_sub.eq(category.to_owned())),
+        );
+    }
+    if let Some(brand) = query.brand {
+        q = q.filter(foods::search_brand.eq(brand.to_owned()));
+    }
+    if let Some(filter) = query.suitable {
+        if !filter.excluded_tags.is_empty() {
+            q = q.filter(not(
+                foods::dietary_tags.overlaps_with(filter.excluded_tags.clone())
+            ));
+        }
+        for group in &filter.required_tags {
+            q = q.filter(foods::dietary_tags.overlaps_with(group.clone()));
+        }
+        for ceiling in &filter.ceilings {
+            // A food without the value (or without a serving size, for a per-serving limit) is not "ok" for the
+            // limit: NULL compares false.
+            let per_serving = if ceiling.per == Basis::Serving {
+                " * serving_size_g / 100"
+            } else {
+                ""
+            };
+            q = q.filter(
+                sql::<Bool>("coalesce(")
+                    .sql(nutrient_column(ceiling.nutrient))
+                    .sql(per_serving)
+                    .sql(" <= ")
+                    .bind::<Double, _>(ceiling.max)
+                    .sql(", false)"),
+            );
+        }
+    }
+    if let Some(after) = query.after {
+        q = q.filter(after_position(query.tier, &p.text, after));
+    }
+    q = q
+        .order_by(sort_key(query.tier, &p.text))
+        .then_order_by(foods::id);
+    q = q.limit(i64::from(query.limit));
+    (q, sort_key(query.tier, &p.text))
+}
+
+/// `EXPLAIN` in front of a query: the plan as text lines.
+#[derive(QueryId)]
+struct Explain<Q>(Q);
+
+impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Explain<Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("EXPLAIN ");
+        self.0.walk_ast(out.reborrow())
+    }
+}
+
+impl<Q> diesel::query_builder::Query for Explain<Q> {
+    type SqlType = Text;
+}
+
+impl PgFoodRepository {
+    /// The plan PostgreSQL chooses for one search tier, one line per node: tests assert that each query shape
+    /// uses the index it was designed with, so that an index regression fails CI rather than production.
+    pub async fn explain_search(&self, query: &TierQuery<'_>) -> Result<Vec<String>, InfraError> {
+        let mut conn = checkout(&self.pool).await?;
+        let (q, key) = tier_query(query);
+        let explain = Explain(q.select((FoodRow::as_select(), key)));
+        conn.transaction(async |conn| {
+            lower_similarity_threshold(conn).await?;
+            explain.load::<String>(conn).await
+        })
+        .await
+        .map_err(|e| PgError::from(e).into())
+    }
+}
+
+fn food_rows(rows: Vec<FoodRow>) -> Result<Vec<Food>, InfraError> {
+    rows.into_iter().map(FoodRow::into_food).collect()
+}
+
+#[async_trait]
+impl FoodRepository for PgFoodRepository {
+    async fn search<'a>(
+        &self,
+        query: &TierQuery<'a>,
+    ) -> Result<Vec<(Food, SearchPosition)>, InfraError> {
+        let mut conn = checkout(&self.pool).await?;
+        let (q, key) = tier_query(query);
+        let q = q.select((FoodRow::as_select(), key));
+        let rows: Vec<(FoodRow, String)> = if query.tier == SearchTier::Similar {
+            conn.transaction(async |conn| {
+                lower_similarity_threshold(conn).await?;
+                q.load(conn).await
+            })
+            .await
+        } else {
+            q.load(&mut conn).await
+        }
+        .map_err(PgError::from)?;
+        rows.into_iter()
+            .map(|(row, key)| {
+                let food = row.into_food()?;
+                let position = SearchPosition {
+                    tier: query.tier,
+                    key,
+                    id: food.id,
+                };
+                Ok((food, position))
+            })
+            .collect()
+    }
+
+    async fn food(&self, id: FoodId) -> Result<Option<Food>, InfraError> {
+        let mut conn = checkout(&self.pool).await?;
+        let row: Option<FoodRow> = foods::table
+            .find(id.as_uuid())
+            .select(FoodRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(PgError::from)?;
+        row.map(FoodRow::into_food).transpose()
+    }
+
+    async fn food_by_barcode(&self, gtin: &Gtin) -> Result<Option<Food>, InfraError> {
+        let mut conn = checkout(&self.pool).await?;
+        let row: Option<FoodRow> = foods::table
+            .filter(foods::barcode.eq(gtin.as_str()))
+            .select(FoodRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(PgError::from)?;
+        row.map(FoodRow::into_food).transpose()
+    }
+
+    async fn insert(
+        &self,
+        id: FoodId,
+        food: &AnalysedFood,
+        created_by: Option<UserId>,
+    ) -> Result<Food, CatalogError> {
+        let mut conn = checkout(&self.pool).await.map_err(InfraError::from)?;
+        let inserted: Result<FoodRow, DieselError> = diesel::insert_into(foods::table)
+            .values(NewFood {
+                id: id.as_uuid(),
+                created_by: created_by.map(|u| u.as_uuid()),
+                values: values(food, id.as_uuid()),
+            })
+            .returning(FoodRow::as_returning())
+            .get_result(&mut conn)
+            .await;
+        match inserted {
+            Ok(row) => Ok(row.into_food()?),
+            Err(error) if is_barcode_conflict(&error) => Err(barcode_taken(&mut conn, food).await?),
+            Err(error) => Err(InfraError::from(PgError::from(error)).into()),
+        }
+    }
+
+    async fn update(
+        &self,
+        id: FoodId,
+        expected_version: i32,
+        food: &AnalysedFood,
+    ) -> Result<Food, CatalogError> {
+        let mut conn = checkout(&self.pool).await.map_err(InfraError::from)?;
+        let updated: Result<Option<FoodRow>, DieselError> = diesel::update(
+            foods::table
+                .find(id.as_uuid())
+                .filter(foods::version.eq(expected_version)),
+        )
+        .set((
+            values(food, id.as_uuid()),
+            foods::version.eq(foods::version + 1),
+            foods::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(FoodRow::as_returning())
+        .get_result(&mut conn)
+        .await
+        .optional();
+        match updated {
+            Ok(Some(row)) => Ok(row.into_food()?),
+            Ok(None) => {
+                let current: Option<i32> = foods::table
+                    .find(id.as_uuid())
+                    .select(foods::version)
+                    .first(&mut conn)
+                    .await
+                    .optional()
+                    .map_err(PgError::from)
+                    .map_err(InfraError::from)?;
+                Err(match current {
+                    Some(current) => CatalogError::VersionMismatch {
+                        expected: expected_version,
+                        current,
+                    },
+                    None => CatalogError::FoodNotFound,
+                })
+            }
+            Err(error) if is_barcode_conflict(&error) => Err(barcode_taken(&mut conn, food).await?),
+            Err(error) => Err(InfraError::from(PgError::from(error)).into()),
+        }
+    }
+
+    async fn delete(&self, id: FoodId) -> Result<bool, InfraError> {
+        let mut conn = checkout(&self.pool).await?;
+        let deleted = diesel::delete(foods::table.find(id.as_uuid()))
+            .execute(&mut conn)
+            .await
+            .map_err(PgError::from)?;
+        Ok(deleted > 0)
+    }
+
+    async fn upsert_batch(&self, foods: &[AnalysedFood]) -> Result<BatchOutcome, InfraError> {
+        let mut conn = checkout(&self.pool).await?;
+        let outcome = conn
+            .transaction(async |conn| upsert_foods(conn, foods).await)
+            .await
+            .map_err(PgError::from)?;
+        Ok(outcome)
+    }
+
+    async fn stale_analyses(
+        &self,
+        current_version: u32,
+        after: Option<FoodId>,
+        limit: u16,
+    ) -> Result<Vec<Food>, InfraError> {
+        let mut conn = checkout(&self.pool).await?;
+        let current = i32::try_from(current_version).unwrap_or(i32::MAX);
+        let after = after.map_or(Uuid::nil(), |id| id.as_uuid());
+        // Two index ranges (older and newer versions) walked by id.
+        let rows: Vec<FoodRow> = foods::table
+            .filter(foods::analysis_version.ne(current))
+            .filter(foods::id.gt(after))
+            .order(foods::id)
+            .limit(i64::from(limit))
+            .select(FoodRow::as_select())
+            .load(&mut conn)
+            .await
+            .map_err(PgError::from)?;
+        food_rows(rows)
+    }
+
+    async fn store_analyses(&self, analyses: &[(FoodId, FoodAnalysis)]) -> Result<u64, InfraError> {
+        let mut conn = checkout(&self.pool).await?;
+        let stored = conn
+            .transaction(async |conn| {
+                let mut stored = 0u64;
+                for (id, analysis) in analyses {
+                    stored += diesel::update(foods::table.find(id.as_uuid()))
+                        .set((
+                            foods::analysis.eq(analysis_json(analysis)),
+                            foods::analysis_version.eq(analysis_version(analysis)),
+                            foods::dietary_tags.eq(analysis.dietary_tags()),
+                        ))
+                        .execute(conn)
+                        .await? as u64;
+                }
+                Ok::<_, DieselError>(stored)
+            })
+            .await
+            .map_err(PgError::from)?;
+        Ok(stored)
+    }
+}

@@ -1,0 +1,247 @@
+//! Catalog imports against the real PostgreSQL: creation with its job and idempotency key, claims, batches
+//! committed with their progress, resumption after a dead run.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use diesel::sql_types::BigInt;
+use diesel::{QueryableByName, sql_query};
+use diesel_async::RunQueryDsl;
+use diningcoach_catalog::{
+    AnalysedFood, CatalogError, Claim, Creation, FoodFields, FoodSource, Idempotency, ImportFormat,
+    ImportId, ImportJobs, ImportProgress, ImportReport, ImportStatus, NewImport, RunImport,
+};
+use diningcoach_dietary::DietCatalog;
+use diningcoach_kernel::{Job, UserId};
+use diningcoach_postgres::PgCatalogImports;
+use diningcoach_postgres::testing::TestDatabase;
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+async fn count(db: &TestDatabase, sql: &str) -> i64 {
+    let mut conn = db.pool().get_owned().await.unwrap();
+    let found: Count = sql_query(sql).get_result(&mut *conn).await.unwrap();
+    found.n
+}
+
+async fn admin(db: &TestDatabase) -> UserId {
+    let id = UserId::generate();
+    let mut conn = db.pool().get_owned().await.unwrap();
+    sql_query(format!(
+        "INSERT INTO users (id, email, nickname, password_hash, role, created_at, updated_at) \
+         VALUES ('{id}', 'admin-{id}@example.org', 'Admin', 'x', 'admin', now(), now())"
+    ))
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    id
+}
+
+fn new_import(requested_by: Option<UserId>, idempotency: Option<Idempotency>) -> NewImport {
+    NewImport {
+        id: ImportId::generate(),
+        requested_by,
+        format: ImportFormat::OpenFoodFacts,
+        file_name: "off.tsv".into(),
+        file_path: "/var/imports/upload-1".into(),
+        file_bytes: 1_000,
+        idempotency,
+    }
+}
+
+fn foods(names: &[(&str, &str)]) -> Vec<AnalysedFood> {
+    let catalog = DietCatalog::load().unwrap();
+    names
+        .iter()
+        .map(|(barcode, name)| {
+            let draft = diningcoach_catalog::FoodDraft::new(
+                FoodFields {
+                    name: (*name).to_owned(),
+                    barcode: Some((*barcode).to_owned()),
+                    food_code: Some(format!("off:{barcode}")),
+                    ingredients_text: Some("water, salt".into()),
+                    ..FoodFields::default()
+                },
+                FoodSource::Import,
+            )
+            .unwrap();
+            let analysis = catalog.analyse(&draft.facts());
+            AnalysedFood { draft, analysis }
+        })
+        .collect()
+}
+
+fn progress(rows: u64, bytes: u64) -> ImportProgress {
+    ImportProgress {
+        rows,
+        bytes,
+        report: ImportReport {
+            rows_read: rows,
+            accepted: rows,
+            ..ImportReport::default()
+        },
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_is_recorded_with_its_job_and_its_idempotency_key_replays_it() {
+    let db = TestDatabase::new().await.unwrap();
+    let imports = PgCatalogImports::new(db.pool());
+    let user = admin(&db).await;
+    let key = |hash: &str| {
+        Some(Idempotency {
+            key: "key-1".into(),
+            request_hash: hash.into(),
+        })
+    };
+    let first = new_import(Some(user), key("h1"));
+    let job = Job::new(&RunImport { import: first.id }, chrono::Utc::now()).unwrap();
+    let created = imports.create(&first, Some(job)).await.unwrap();
+    let Creation::Created(created) = created else {
+        panic!("{created:?}")
+    };
+    assert_eq!(created.status, ImportStatus::Queued);
+    assert_eq!(created.report, ImportReport::default());
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM outbox WHERE kind = 'catalog.import'"
+        )
+        .await,
+        1
+    );
+
+    // The same request again (a client retry): the same import, no second job.
+    let retry = new_import(Some(user), key("h1"));
+    let job = Job::new(&RunImport { import: retry.id }, chrono::Utc::now()).unwrap();
+    let replayed = imports.create(&retry, Some(job)).await.unwrap();
+    assert!(
+        matches!(&replayed, Creation::Replayed(i) if i.id == first.id),
+        "{replayed:?}"
+    );
+    assert_eq!(count(&db, "SELECT count(*) AS n FROM outbox").await, 1);
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM catalog_imports").await,
+        1
+    );
+
+    // The same key with another file: refused.
+    let other = new_import(Some(user), key("h2"));
+    assert_eq!(
+        imports.create(&other, None).await,
+        Err(CatalogError::IdempotencyKeyReused)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batches_commit_with_their_progress_and_a_dead_run_is_taken_over() {
+    let db = TestDatabase::new().await.unwrap();
+    let imports = PgCatalogImports::new(db.pool());
+    let import = new_import(None, None);
+    imports.create(&import, None).await.unwrap();
+    let hour = Duration::from_secs(3600);
+
+    let Claim::Claimed(first) = imports.claim(import.id, hour).await.unwrap() else {
+        panic!("claim")
+    };
+    assert_eq!((first.status, first.attempts), (ImportStatus::Running, 1));
+    assert!(first.started_at.is_some());
+    // A second claim while the first run is fresh: busy.
+    assert_eq!(imports.claim(import.id, hour).await.unwrap(), Claim::Busy);
+
+    let batch = foods(&[("3017620422003", "Nutella"), ("5410228142218", "Leffe")]);
+    let outcome = imports
+        .commit_batch(import.id, 1, &batch, &progress(2, 400))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((outcome.inserted, outcome.updated), (2, 0));
+    let stored = imports.find(import.id).await.unwrap().unwrap();
+    assert_eq!((stored.rows_committed, stored.bytes_committed), (2, 400));
+    assert_eq!(
+        stored.report.inserted, 2,
+        "the batch's outcome is in the report"
+    );
+    assert!((stored.progress() - 0.4).abs() < 1e-9);
+
+    // The first run "dies"; a claim that treats any progress as stale takes over as attempt 2.
+    let Claim::Claimed(second) = imports.claim(import.id, Duration::ZERO).await.unwrap() else {
+        panic!("take over")
+    };
+    assert_eq!(second.attempts, 2);
+    assert_eq!(second.rows_committed, 2, "the resume point");
+
+    // The first run comes back to life: it no longer owns the import and writes nothing.
+    let late = foods(&[("3560070472826", "Salt")]);
+    assert_eq!(
+        imports
+            .commit_batch(import.id, 1, &late, &progress(3, 600))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        !imports
+            .finish(import.id, 1, &progress(3, 600), None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(count(&db, "SELECT count(*) AS n FROM foods").await, 2);
+
+    // The second run updates one food and adds one, then finishes.
+    let batch = foods(&[("3017620422003", "Nutella 2"), ("3560070472826", "Salt")]);
+    let mut p = progress(4, 1_000);
+    p.report.inserted = 2;
+    let outcome = imports
+        .commit_batch(import.id, 2, &batch, &p)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((outcome.inserted, outcome.updated), (1, 1));
+    p.report.record_written(1, 1);
+    assert!(imports.finish(import.id, 2, &p, None).await.unwrap());
+    let done = imports.find(import.id).await.unwrap().unwrap();
+    assert_eq!(done.status, ImportStatus::Done);
+    assert_eq!((done.report.inserted, done.report.updated), (3, 1));
+    assert!(done.finished_at.is_some());
+    assert_eq!(done.progress(), 1.0);
+    // A redelivered job finds it finished.
+    assert!(matches!(
+        imports.claim(import.id, Duration::ZERO).await.unwrap(),
+        Claim::Finished(_)
+    ));
+    assert_eq!(
+        imports.claim(ImportId::generate(), hour).await.unwrap(),
+        Claim::Missing
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_run_records_why() {
+    let db = TestDatabase::new().await.unwrap();
+    let imports = PgCatalogImports::new(db.pool());
+    let import = new_import(None, None);
+    imports.create(&import, None).await.unwrap();
+    imports
+        .claim(import.id, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(
+        imports
+            .finish(
+                import.id,
+                1,
+                &progress(0, 0),
+                Some("no `product_name` column".into())
+            )
+            .await
+            .unwrap()
+    );
+    let failed = imports.find(import.id).await.unwrap().unwrap();
+    assert_eq!(failed.status, ImportStatus::Failed);
+    assert_eq!(failed.failure.as_deref(), Some("no `product_name` column"));
+}

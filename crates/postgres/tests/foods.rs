@@ -1,0 +1,483 @@
+//! The food catalog on the real PostgreSQL: upserts, look-ups, every search tier, keyset paging across tiers,
+//! the suitability filter, and the plans of the search queries.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use diesel_async::RunQueryDsl;
+use diningcoach_catalog::ports::FoodRepository;
+use diningcoach_catalog::{
+    AnalysedFood, CatalogError, FoodDraft, FoodFields, FoodId, FoodSource, Gtin, NutrientsPer100g,
+    SearchPosition, SearchQuery, SearchTier, SuitabilityFilter, TierQuery, generate,
+    normalise_name,
+};
+use diningcoach_dietary::{DietCatalog, DietProfileInput, DietSelection, Level};
+use diningcoach_postgres::PgFoodRepository;
+use diningcoach_postgres::testing::TestDatabase;
+
+fn analysed(catalog: &DietCatalog, draft: FoodDraft) -> AnalysedFood {
+    let analysis = catalog.analyse(&draft.facts());
+    AnalysedFood { draft, analysis }
+}
+
+fn food(name: &str, brand: Option<&str>, barcode: Option<&str>, ingredients: &str) -> FoodDraft {
+    FoodDraft::new(
+        FoodFields {
+            food_code: Some(format!("test:{}", normalise_name(name).replace(' ', "_"))),
+            barcode: barcode.map(str::to_owned),
+            name: name.to_owned(),
+            brand: brand.map(str::to_owned),
+            category_main: Some("Tests".into()),
+            ingredients_text: Some(ingredients.to_owned()),
+            serving_size_g: Some(30.0),
+            nutrients: NutrientsPer100g {
+                sodium_mg: Some(100.0),
+                ..NutrientsPer100g::default()
+            },
+            ..FoodFields::default()
+        },
+        FoodSource::Import,
+    )
+    .unwrap()
+}
+
+/// Foods whose names exercise every tier of "choc".
+fn chocolate_foods() -> Vec<FoodDraft> {
+    vec![
+        food("Choc", Some("Acme"), Some("4006381333931"), "cocoa, sugar"),
+        food(
+            "Chocolate Milk",
+            Some("Dairyland"),
+            Some("5000112637922"),
+            "milk, sugar, cocoa",
+        ),
+        food(
+            "Chocolate Bar",
+            Some("Acme"),
+            None,
+            "sugar, cocoa butter, cocoa mass",
+        ),
+        food(
+            "Dark Chocolate",
+            Some("Lindt"),
+            None,
+            "cocoa mass, sugar, cocoa butter",
+        ),
+        food("Hot Choc Drink", None, None, "sugar, cocoa"),
+        food(
+            "Pain au Chocolat",
+            Some("Boulanger"),
+            None,
+            "wheat flour, butter, chocolate, sugar",
+        ),
+        food("Muesli", Some("Choco Brothers"), None, "oats, raisins"),
+        food(
+            "Crème Brûlée",
+            Some("Mamie"),
+            None,
+            "cream, egg yolk, sugar",
+        ),
+        food("Apple", None, None, "apple"),
+    ]
+}
+
+async fn seeded() -> (TestDatabase, PgFoodRepository, Arc<DietCatalog>) {
+    let db = TestDatabase::new().await.unwrap();
+    let repo = PgFoodRepository::new(db.pool());
+    let catalog = Arc::new(DietCatalog::load().unwrap());
+    let foods: Vec<_> = chocolate_foods()
+        .into_iter()
+        .map(|d| analysed(&catalog, d))
+        .collect();
+    let outcome = repo.upsert_batch(&foods).await.unwrap();
+    assert_eq!(outcome.inserted, 9);
+    (db, repo, catalog)
+}
+
+fn tier<'a>(tier: SearchTier, query: Option<&'a SearchQuery>) -> TierQuery<'a> {
+    TierQuery {
+        tier,
+        query,
+        category: None,
+        brand: None,
+        suitable: None,
+        after: None,
+        limit: 100,
+    }
+}
+
+async fn names(repo: &PgFoodRepository, query: &TierQuery<'_>) -> Vec<String> {
+    repo.search(query)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(food, _)| food.draft.name().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_tier_finds_its_own_matches_and_no_other_tiers() {
+    let (_db, repo, _) = seeded().await;
+    let q = SearchQuery::parse("CHOC").unwrap();
+    let q = Some(&q);
+    assert_eq!(names(&repo, &tier(SearchTier::Exact, q)).await, ["Choc"]);
+    assert_eq!(
+        names(&repo, &tier(SearchTier::NamePrefix, q)).await,
+        ["Chocolate Bar", "Chocolate Milk"]
+    );
+    // A word of the name, or of the brand ("Choco Brothers"), starts with it.
+    assert_eq!(
+        names(&repo, &tier(SearchTier::WordPrefix, q)).await,
+        [
+            "Dark Chocolate",
+            "Hot Choc Drink",
+            "Muesli",
+            "Pain au Chocolat"
+        ]
+    );
+    assert!(
+        names(&repo, &tier(SearchTier::Substring, q))
+            .await
+            .is_empty()
+    );
+
+    let olat = SearchQuery::parse("olat").unwrap();
+    assert_eq!(
+        names(&repo, &tier(SearchTier::Substring, Some(&olat))).await,
+        [
+            "Chocolate Bar",
+            "Chocolate Milk",
+            "Dark Chocolate",
+            "Pain au Chocolat"
+        ]
+    );
+    // Accents and case do not matter.
+    let creme = SearchQuery::parse("creme brulee").unwrap();
+    assert_eq!(
+        names(&repo, &tier(SearchTier::Exact, Some(&creme))).await,
+        ["Crème Brûlée"]
+    );
+}
+
+#[tokio::test]
+async fn misspellings_are_found_by_similarity_and_short_queries_by_prefix() {
+    let (_db, repo, _) = seeded().await;
+    let typo = SearchQuery::parse("choclate").unwrap();
+    let similar = names(&repo, &tier(SearchTier::Similar, Some(&typo))).await;
+    assert!(
+        similar.contains(&"Dark Chocolate".to_owned()),
+        "{similar:?}"
+    );
+    assert!(!similar.contains(&"Apple".to_owned()), "{similar:?}");
+
+    let ac = SearchQuery::parse("ac").unwrap();
+    assert!(ac.is_short());
+    assert_eq!(
+        names(&repo, &tier(SearchTier::BrandPrefix, Some(&ac))).await,
+        ["Choc", "Chocolate Bar"],
+        "brand Acme, then name"
+    );
+    let a = SearchQuery::parse("a").unwrap();
+    assert_eq!(
+        names(&repo, &tier(SearchTier::NamePrefix, Some(&a))).await,
+        ["Apple"]
+    );
+}
+
+#[tokio::test]
+async fn paging_resumes_exactly_after_the_cursor_position() {
+    let db = TestDatabase::new().await.unwrap();
+    let repo = PgFoodRepository::new(db.pool());
+    let catalog = DietCatalog::load().unwrap();
+    let foods: Vec<_> = generate(11, 500).map(|d| analysed(&catalog, d)).collect();
+    repo.upsert_batch(&foods).await.unwrap();
+
+    let mut seen = Vec::new();
+    let mut after: Option<SearchPosition> = None;
+    loop {
+        let mut query = tier(SearchTier::All, None);
+        query.limit = 7;
+        query.after = after.as_ref();
+        let page = repo.search(&query).await.unwrap();
+        let Some((_, last)) = page.last() else { break };
+        after = Some(last.clone());
+        seen.extend(
+            page.into_iter()
+                .map(|(food, position)| (position.key, food.id)),
+        );
+    }
+    assert_eq!(seen.len(), 500, "every food once");
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted, "in (name, id) order");
+    assert_eq!(
+        seen.iter().map(|(_, id)| id).collect::<HashSet<_>>().len(),
+        500
+    );
+}
+
+#[tokio::test]
+async fn upserts_update_by_barcode_and_barcodes_are_found_in_any_printed_form() {
+    let (_db, repo, catalog) = seeded().await;
+    let renamed = food(
+        "Choc Original",
+        Some("Acme"),
+        Some("04006381333931"),
+        "cocoa, sugar",
+    );
+    let outcome = repo
+        .upsert_batch(&[analysed(&catalog, renamed)])
+        .await
+        .unwrap();
+    assert_eq!((outcome.inserted, outcome.updated), (0, 1));
+
+    let gtin = Gtin::parse("4006381333931").unwrap();
+    let found = repo.food_by_barcode(&gtin).await.unwrap().unwrap();
+    assert_eq!(found.draft.name(), "Choc Original");
+    assert_eq!(found.version, 2);
+
+    // A user adding a food with that barcode is told which food has it.
+    let copy = food("Another Choc", None, Some("4006381333931"), "cocoa");
+    let outcome = repo
+        .insert(FoodId::generate(), &analysed(&catalog, copy), None)
+        .await;
+    assert_eq!(
+        outcome,
+        Err(CatalogError::BarcodeTaken { existing: found.id })
+    );
+
+    // Edits check the version.
+    let edit = food(
+        "Choc Renamed",
+        Some("Acme"),
+        Some("4006381333931"),
+        "cocoa, sugar",
+    );
+    let stale = repo
+        .update(found.id, 1, &analysed(&catalog, edit.clone()))
+        .await;
+    assert_eq!(
+        stale,
+        Err(CatalogError::VersionMismatch {
+            expected: 1,
+            current: 2
+        })
+    );
+    let edited = repo
+        .update(found.id, 2, &analysed(&catalog, edit))
+        .await
+        .unwrap();
+    assert_eq!((edited.draft.name(), edited.version), ("Choc Renamed", 3));
+
+    assert!(repo.delete(found.id).await.unwrap());
+    assert!(repo.food(found.id).await.unwrap().is_none());
+    assert!(!repo.delete(found.id).await.unwrap());
+}
+
+#[tokio::test]
+async fn the_suitability_filter_keeps_only_what_the_profile_allows() {
+    let (_db, repo, catalog) = seeded().await;
+    let vegan = catalog
+        .profile(&DietProfileInput {
+            diets: vec![DietSelection {
+                code: "vegan".into(),
+                ..DietSelection::default()
+            }],
+            ..DietProfileInput::default()
+        })
+        .unwrap();
+    let filter = SuitabilityFilter {
+        excluded_tags: vegan.excluded_tags_worse_than(Level::Ok),
+        required_tags: vegan.required_tags_worse_than(Level::Ok),
+        ceilings: vegan.nutrient_ceilings_worse_than(Level::Ok),
+    };
+    let mut query = tier(SearchTier::All, None);
+    query.suitable = Some(&filter);
+    let kept = names(&repo, &query).await;
+    assert!(kept.contains(&"Apple".to_owned()), "{kept:?}");
+    assert!(kept.contains(&"Dark Chocolate".to_owned()), "{kept:?}");
+    for animal in ["Chocolate Milk", "Pain au Chocolat", "Crème Brûlée"] {
+        assert!(
+            !kept.contains(&animal.to_owned()),
+            "{animal} kept: {kept:?}"
+        );
+    }
+
+    // A per-serving sodium ceiling: 100 mg/100 g × 30 g = 30 mg per serving.
+    let low_sodium = catalog
+        .profile(&DietProfileInput {
+            diets: vec![DietSelection {
+                code: "very_low_sodium".into(),
+                ..DietSelection::default()
+            }],
+            ..DietProfileInput::default()
+        })
+        .unwrap();
+    let ceilings = low_sodium.nutrient_ceilings_worse_than(Level::Ok);
+    assert!(!ceilings.is_empty());
+    let filter = SuitabilityFilter {
+        ceilings,
+        ..SuitabilityFilter::default()
+    };
+    query.suitable = Some(&filter);
+    assert_eq!(
+        names(&repo, &query).await.len(),
+        9,
+        "30 mg per serving is under 35 mg"
+    );
+}
+
+#[tokio::test]
+async fn stale_analyses_are_listed_and_replaced() {
+    let (db, repo, catalog) = seeded().await;
+    let pool = db.pool();
+    let mut conn = pool.get().await.unwrap();
+    diesel::sql_query("UPDATE foods SET analysis_version = 0 WHERE name LIKE 'Choc%'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let stale = repo
+        .stale_analyses(diningcoach_dietary::ANALYSIS_VERSION, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(stale.len(), 3);
+    let fresh: Vec<_> = stale
+        .iter()
+        .map(|f| (f.id, catalog.analyse(&f.draft.facts())))
+        .collect();
+    assert_eq!(repo.store_analyses(&fresh).await.unwrap(), 3);
+    assert!(
+        repo.stale_analyses(diningcoach_dietary::ANALYSIS_VERSION, None, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// The plan of each query shape over enough generated foods for the planner to prefer indexes, with fresh
+/// statistics. An index dropped or made unusable by a query change fails here.
+#[tokio::test]
+async fn every_search_shape_uses_its_index() {
+    let db = TestDatabase::new().await.unwrap();
+    let repo = PgFoodRepository::new(db.pool());
+    let catalog = DietCatalog::load().unwrap();
+    let foods: Vec<_> = generate(5, 30_000).map(|d| analysed(&catalog, d)).collect();
+    for batch in foods.chunks(5_000) {
+        repo.upsert_batch(batch).await.unwrap();
+    }
+    let pool = db.pool();
+    let mut conn = pool.get().await.unwrap();
+    diesel::sql_query("ANALYZE foods")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+
+    let sample = &foods[123].draft;
+    let name = SearchQuery::parse(sample.name()).unwrap();
+    let prefix = SearchQuery::parse(&sample.search_name()[..5]).unwrap();
+    let short = SearchQuery::parse(&sample.search_name()[..2]).unwrap();
+    let rare = SearchQuery::parse("zzqx").unwrap();
+    let typo = SearchQuery::parse("yoghrt").unwrap();
+    let filter = SuitabilityFilter {
+        excluded_tags: vec!["contains:milk".into()],
+        ..SuitabilityFilter::default()
+    };
+    let after = SearchPosition {
+        tier: SearchTier::NamePrefix,
+        key: prefix.as_str().to_owned(),
+        id: FoodId::generate(),
+    };
+    let cases: Vec<(&str, TierQuery<'_>, &str)> = vec![
+        (
+            "no text",
+            tier(SearchTier::All, None),
+            "foods_search_name_idx",
+        ),
+        (
+            "exact",
+            tier(SearchTier::Exact, Some(&name)),
+            "foods_search_name_idx",
+        ),
+        (
+            "prefix",
+            tier(SearchTier::NamePrefix, Some(&prefix)),
+            "foods_search_name_idx",
+        ),
+        (
+            "prefix, next page, suitable only",
+            TierQuery {
+                after: Some(&after),
+                suitable: Some(&filter),
+                ..tier(SearchTier::NamePrefix, Some(&prefix))
+            },
+            "foods_search_name_idx",
+        ),
+        (
+            "short prefix",
+            tier(SearchTier::NamePrefix, Some(&short)),
+            "foods_search_name_idx",
+        ),
+        (
+            "short brand prefix",
+            tier(SearchTier::BrandPrefix, Some(&short)),
+            "foods_brand_key_idx",
+        ),
+        (
+            "rare word prefix",
+            tier(SearchTier::WordPrefix, Some(&rare)),
+            "foods_search_text_trgm_idx",
+        ),
+        (
+            "rare substring",
+            tier(SearchTier::Substring, Some(&rare)),
+            "foods_search_text_trgm_idx",
+        ),
+        (
+            "misspelling",
+            tier(SearchTier::Similar, Some(&typo)),
+            "foods_search_text_trgm_idx",
+        ),
+    ];
+    for (shape, query, index) in cases {
+        let plan = repo.explain_search(&query).await.unwrap().join("\n");
+        assert!(plan.contains(index), "{shape} should use {index}:\n{plan}");
+        assert!(
+            !plan.contains("Seq Scan"),
+            "{shape} scans the table:\n{plan}"
+        );
+    }
+}
+
+/// Paging one food at a time through a tier gives exactly what one big page gives, for every tier's key.
+#[tokio::test]
+async fn one_at_a_time_paging_matches_one_page_in_every_tier() {
+    let (_db, repo, _) = seeded().await;
+    let cases = [
+        (SearchTier::All, None),
+        (SearchTier::NamePrefix, Some("choc")),
+        (SearchTier::WordPrefix, Some("choc")),
+        (SearchTier::Substring, Some("olat")),
+        (SearchTier::BrandPrefix, Some("ac")),
+        (SearchTier::Similar, Some("choclate")),
+    ];
+    for (search_tier, text) in cases {
+        let q = text.map(|t| SearchQuery::parse(t).unwrap());
+        let whole = names(&repo, &tier(search_tier, q.as_ref())).await;
+        assert!(!whole.is_empty(), "{search_tier:?}");
+        let mut paged = Vec::new();
+        let mut after: Option<SearchPosition> = None;
+        loop {
+            let mut query = tier(search_tier, q.as_ref());
+            query.limit = 1;
+            query.after = after.as_ref();
+            let page = repo.search(&query).await.unwrap();
+            let Some((food, position)) = page.into_iter().next() else {
+                break;
+            };
+            paged.push(food.draft.name().to_owned());
+            after = Some(position);
+        }
+        assert_eq!(paged, whole, "{search_tier:?}");
+    }
+}
