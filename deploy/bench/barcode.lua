@@ -17,7 +17,12 @@ end
 function request()
   local code = codes[next_index]
   next_index = next_index % #codes + 1
-  return wrk.format("GET", "/api/v1/foods/barcode/" .. code, { ["Authorization"] = os.getenv("AUTH") })
+  local auth = os.getenv("AUTH")
+  local headers = {}
+  if auth ~= nil and auth ~= "" then
+    headers["Authorization"] = auth
+  end
+  return wrk.format("GET", "/api/v1/foods/barcode/" .. code, headers)
 end
 
 function response(status, headers, body)

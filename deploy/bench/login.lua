@@ -1,5 +1,6 @@
 -- wrk script: every request logs the same (existing) account in.
 wrk.method = "POST"
+wrk.path = "/api/v1/auth/login"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"email":"bench-login@example.org","password":"correct horse battery staple"}'
 function response(status)

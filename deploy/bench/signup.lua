@@ -1,6 +1,6 @@
 -- wrk script: every request signs up a new account (unique email per thread and request).
+-- `thread_id` is a global set per thread by setup(); a local here would shadow it and make the threads collide.
 local counter = 0
-local thread_id = 0
 function setup(thread)
   thread:set("thread_id", math.random(1, 1e9))
 end

@@ -71,6 +71,50 @@ CREATE INDEX foods_category_idx ON foods (category_main, category_sub);
 CREATE INDEX foods_dietary_tags_idx ON foods USING gin (dietary_tags);
 -- The background re-analysis finds stale rows without a scan.
 CREATE INDEX foods_stale_analysis_idx ON foods (analysis_version, id);
--- Finer statistics for LIKE selectivity on the search columns, which decides between ordered and trigram scans.
-ALTER TABLE foods ALTER COLUMN search_name SET STATISTICS 1000;
-ALTER TABLE foods ALTER COLUMN search_text SET STATISTICS 1000;
+
+-- Word starts of the search text (name and brand): for "strawberry yogurt fjord fresh", the rows "yogurt fjord
+-- fresh", "fjord fresh" and "fresh" (the first word is the name's own prefix, served by foods_search_name_idx),
+-- cut to 32 characters. A prefix range on this b-tree finds the foods with a word starting with the query already
+-- in result order, however many there are: a filter over the name index or a trigram bitmap cannot, once a word
+-- is common. Kept by the triggers below, whatever writes the foods.
+CREATE TABLE food_words (
+    word    text COLLATE "C" NOT NULL,
+    food_id uuid             NOT NULL REFERENCES foods (id) ON DELETE CASCADE,
+    PRIMARY KEY (word, food_id)
+);
+CREATE INDEX food_words_food_idx ON food_words (food_id, word);
+
+CREATE FUNCTION food_word_starts(search_text text) RETURNS SETOF text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT DISTINCT left(array_to_string(words[i:], ' '), 32)
+    FROM (SELECT string_to_array(search_text, ' ') AS words) AS split,
+         generate_subscripts(words, 1) AS i
+    WHERE i > 1 AND words[i] <> ''
+$$;
+
+CREATE FUNCTION foods_words_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO food_words (word, food_id)
+    SELECT w.word, n.id FROM new_foods AS n, food_word_starts(n.search_text) AS w(word);
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION foods_words_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM food_words AS w
+    USING old_foods AS o JOIN new_foods AS n ON n.id = o.id
+    WHERE w.food_id = o.id AND o.search_text IS DISTINCT FROM n.search_text;
+    INSERT INTO food_words (word, food_id)
+    SELECT w.word, n.id
+    FROM old_foods AS o JOIN new_foods AS n ON n.id = o.id, food_word_starts(n.search_text) AS w(word)
+    WHERE o.search_text IS DISTINCT FROM n.search_text;
+    RETURN NULL;
+END
+$$;
+
+-- Statement triggers with transition tables: one set-based statement per batch, not one call per row.
+CREATE TRIGGER foods_words_on_insert AFTER INSERT ON foods
+    REFERENCING NEW TABLE AS new_foods FOR EACH STATEMENT EXECUTE FUNCTION foods_words_inserted();
+CREATE TRIGGER foods_words_on_update AFTER UPDATE ON foods
+    REFERENCING OLD TABLE AS old_foods NEW TABLE AS new_foods FOR EACH STATEMENT EXECUTE FUNCTION foods_words_updated();

@@ -80,6 +80,14 @@ impl SearchQuery {
     pub fn prefix_pattern(&self) -> String {
         format!("{}%", escape_like(&self.0))
     }
+
+    /// A `LIKE` pattern for "starts with the first `chars` characters of the query", for keys stored cut to
+    /// that length (the word-start index); the full query must then be checked against the full text.
+    #[must_use]
+    pub fn cut_prefix_pattern(&self, chars: usize) -> String {
+        let cut: String = self.0.chars().take(chars).collect();
+        format!("{}%", escape_like(&cut))
+    }
 }
 
 impl fmt::Display for SearchQuery {

@@ -19,14 +19,14 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diningcoach_catalog::ports::FoodRepository;
 use diningcoach_catalog::{
     AnalysedFood, BatchOutcome, CatalogError, Food, FoodDraft, FoodFields, FoodId, FoodKind,
-    FoodSource, Gtin, NutrientsPer100g, SearchPosition, SearchTier, TierQuery,
+    FoodSource, Gtin, NutrientsPer100g, SearchPosition, SearchQuery, SearchTier, TierQuery,
 };
 use diningcoach_dietary::{Basis, FoodAnalysis, Nutrient};
 use diningcoach_kernel::{InfraError, UserId};
 use uuid::Uuid;
 
 use crate::pool::checkout;
-use crate::schema::foods;
+use crate::schema::{food_words, foods};
 use crate::{PgError, PgPool};
 
 /// PostgreSQL's limit is 65,535 bind parameters per statement; a food takes 39.
@@ -378,12 +378,24 @@ pub(crate) async fn upsert_foods(
 /// "chocolate", "yoghurt" 0.5 from "yogurt"). Set for the misspelling query's transaction only.
 const WORD_SIMILARITY_THRESHOLD: &str = "0.45";
 
+/// The misspelling query rechecks every food sharing enough trigrams with the query, which at catalog scale
+/// can be a large share of it: its time is bounded so that one search cannot hold a connection.
+const SIMILAR_TIMEOUT_MS: &str = "250";
+
 async fn lower_similarity_threshold(conn: &mut AsyncPgConnection) -> QueryResult<()> {
-    diesel::sql_query("SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)")
-        .bind::<Text, _>(WORD_SIMILARITY_THRESHOLD)
-        .execute(conn)
-        .await
-        .map(|_| ())
+    diesel::sql_query(
+        "SELECT set_config('pg_trgm.word_similarity_threshold', $1, true), \
+                set_config('statement_timeout', $2, true)",
+    )
+    .bind::<Text, _>(WORD_SIMILARITY_THRESHOLD)
+    .bind::<Text, _>(SIMILAR_TIMEOUT_MS)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+fn is_timeout(error: &DieselError) -> bool {
+    matches!(error, DieselError::DatabaseError(_, info) if info.message().contains("statement timeout"))
 }
 
 type Key = Box<dyn BoxableExpression<foods::table, Pg, SqlType = Text>>;
@@ -505,10 +517,22 @@ impl Patterns {
     }
 }
 
-/// One tier of a search as a query: its matching rule (excluding the better tiers), the filters, the cursor,
-/// its order.
+/// One tier of a search as a query: what it matches, the filters, the cursor, its order.
 fn tier_query<'a>(query: &TierQuery<'_>) -> (foods::BoxedQuery<'a, Pg>, Key) {
     let p = Patterns::of(query.query);
+    let mut q = tier_matches(query, &p);
+    if let Some(after) = query.after {
+        q = q.filter(after_position(query.tier, &p.text, after));
+    }
+    q = q
+        .order_by(sort_key(query.tier, &p.text))
+        .then_order_by(foods::id)
+        .limit(i64::from(query.limit));
+    (q, sort_key(query.tier, &p.text))
+}
+
+/// The foods a tier matches (excluding the better tiers' matches), with the request's filters.
+fn tier_matches<'a>(query: &TierQuery<'_>, p: &Patterns) -> foods::BoxedQuery<'a, Pg> {
     let mut q = foods::table.into_boxed::<Pg>();
     q = match query.tier {
         SearchTier::All => q,
@@ -523,9 +547,13 @@ fn tier_query<'a>(query: &TierQuery<'_>) -> (foods::BoxedQuery<'a, Pg>, Key) {
                     .bind::<Text, _>(p.prefix.clone()),
             )
             .filter(foods::search_name.not_like(p.prefix.clone())),
-        SearchTier::WordPrefix => q
+        // Candidates come from the word-start index, whose keys hold the query whole unless it is longer than
+        // them; only then is the full text checked (estimating a LIKE on the long text costs milliseconds of
+        // planning on every search).
+        SearchTier::WordPrefix if p.text.chars().count() > WORD_KEY_CHARS => q
             .filter(foods::search_text.like(p.word.clone()))
             .filter(foods::search_name.not_like(p.prefix.clone())),
+        SearchTier::WordPrefix => q.filter(foods::search_name.not_like(p.prefix.clone())),
         SearchTier::Substring => q
             .filter(foods::search_text.like(p.contains.clone()))
             .filter(foods::search_text.not_like(p.word.clone()))
@@ -575,14 +603,7 @@ fn tier_query<'a>(query: &TierQuery<'_>) -> (foods::BoxedQuery<'a, Pg>, Key) {
             );
         }
     }
-    if let Some(after) = query.after {
-        q = q.filter(after_position(query.tier, &p.text, after));
-    }
-    q = q
-        .order_by(sort_key(query.tier, &p.text))
-        .then_order_by(foods::id);
-    q = q.limit(i64::from(query.limit));
-    (q, sort_key(query.tier, &p.text))
+    q
 }
 
 /// `EXPLAIN` in front of a query: the plan as text lines.
@@ -605,6 +626,18 @@ impl PgFoodRepository {
     /// uses the index it was designed with, so that an index regression fails CI rather than production.
     pub async fn explain_search(&self, query: &TierQuery<'_>) -> Result<Vec<String>, InfraError> {
         let mut conn = checkout(&self.pool).await?;
+        if query.tier == SearchTier::WordPrefix
+            && let Some(text) = query.query
+        {
+            let after = query.after.map(|p| (p.key.as_str(), p.id.as_uuid()));
+            return Explain(
+                word_candidates(text, after, i64::from(query.limit))
+                    .select((food_words::word, food_words::food_id)),
+            )
+            .load::<String>(&mut conn)
+            .await
+            .map_err(|e| PgError::from(e).into());
+        }
         let (q, key) = tier_query(query);
         let explain = Explain(q.select((FoodRow::as_select(), key)));
         conn.transaction(async |conn| {
@@ -614,6 +647,96 @@ impl PgFoodRepository {
         .await
         .map_err(|e| PgError::from(e).into())
     }
+}
+
+/// Word starts are stored cut to this many characters (see the `food_words` migration).
+const WORD_KEY_CHARS: usize = 32;
+
+/// Candidates of the word-prefix tier, in result order: `(word start, food)` after the cursor, each food at its
+/// first matching word only (a food with two words starting with the query appears once).
+fn word_candidates<'a>(
+    query: &SearchQuery,
+    after: Option<(&str, Uuid)>,
+    batch: i64,
+) -> food_words::BoxedQuery<'a, Pg> {
+    let pattern = query.cut_prefix_pattern(WORD_KEY_CHARS);
+    let mut q = food_words::table
+        .filter(food_words::word.like(pattern.clone()))
+        .filter(
+            sql::<Bool>(
+                "NOT EXISTS (SELECT 1 FROM food_words AS earlier \
+                 WHERE earlier.food_id = food_words.food_id AND earlier.word LIKE ",
+            )
+            .bind::<Text, _>(pattern)
+            .sql(" AND earlier.word < food_words.word)"),
+        )
+        .into_boxed();
+    if let Some((word, id)) = after {
+        q = q.filter(
+            sql::<Bool>("(food_words.word, food_words.food_id) > (")
+                .bind::<Text, _>(word.to_owned())
+                .sql(", ")
+                .bind::<diesel::sql_types::Uuid, _>(id)
+                .sql(")"),
+        );
+    }
+    q.order((food_words::word, food_words::food_id))
+        .limit(batch)
+}
+
+/// The word-prefix tier: candidates from the word-start index in result order, then the tier's rules and the
+/// request's filters checked in SQL on just those foods; repeated while filters leave the page short.
+async fn word_prefix_tier(
+    conn: &mut AsyncPgConnection,
+    query: &TierQuery<'_>,
+) -> QueryResult<Vec<(Food, SearchPosition)>> {
+    let Some(text) = query.query else {
+        return Ok(Vec::new());
+    };
+    let wanted = usize::from(query.limit);
+    let batch = i64::from(query.limit);
+    let patterns = Patterns::of(query.query);
+    let mut after: Option<(String, Uuid)> = query.after.map(|p| (p.key.clone(), p.id.as_uuid()));
+    let mut found = Vec::with_capacity(wanted);
+    while found.len() < wanted {
+        let candidates: Vec<(String, Uuid)> =
+            word_candidates(text, after.as_ref().map(|(w, id)| (w.as_str(), *id)), batch)
+                .select((food_words::word, food_words::food_id))
+                .load(conn)
+                .await?;
+        let ids: Vec<Uuid> = candidates.iter().map(|(_, id)| *id).collect();
+        let rows: Vec<FoodRow> = tier_matches(query, &patterns)
+            .filter(foods::id.eq_any(ids))
+            .select(FoodRow::as_select())
+            .load(conn)
+            .await?;
+        let mut rows: std::collections::HashMap<Uuid, FoodRow> =
+            rows.into_iter().map(|row| (row.id, row)).collect();
+        for (word, id) in &candidates {
+            if found.len() == wanted {
+                break;
+            }
+            if let Some(row) = rows.remove(id) {
+                let food = row
+                    .into_food()
+                    .map_err(|e| DieselError::DeserializationError(e.to_string().into()))?;
+                found.push((
+                    food,
+                    SearchPosition {
+                        tier: SearchTier::WordPrefix,
+                        key: word.clone(),
+                        id: FoodId::from_uuid(*id),
+                    },
+                ));
+            }
+        }
+        let exhausted = candidates.len() < usize::try_from(batch).unwrap_or(usize::MAX);
+        match candidates.into_iter().last() {
+            Some(last) if !exhausted => after = Some(last),
+            _ => break,
+        }
+    }
+    Ok(found)
 }
 
 fn food_rows(rows: Vec<FoodRow>) -> Result<Vec<Food>, InfraError> {
@@ -629,16 +752,29 @@ impl FoodRepository for PgFoodRepository {
         let mut conn = checkout(&self.pool).await?;
         let (q, key) = tier_query(query);
         let q = q.select((FoodRow::as_select(), key));
-        let rows: Vec<(FoodRow, String)> = if query.tier == SearchTier::Similar {
-            conn.transaction(async |conn| {
-                lower_similarity_threshold(conn).await?;
-                q.load(conn).await
-            })
-            .await
-        } else {
-            q.load(&mut conn).await
+        if query.tier == SearchTier::WordPrefix {
+            return Ok(word_prefix_tier(&mut conn, query)
+                .await
+                .map_err(PgError::from)?);
         }
-        .map_err(PgError::from)?;
+        let rows: Vec<(FoodRow, String)> = if query.tier == SearchTier::Similar {
+            let similar = conn
+                .transaction(async |conn| {
+                    lower_similarity_threshold(conn).await?;
+                    q.load(conn).await
+                })
+                .await;
+            match similar {
+                Err(error) if is_timeout(&error) => {
+                    // Suggestions are a courtesy: past their time budget the page goes without them.
+                    tracing::warn!(query = ?query.query, "misspelling search timed out; no suggestions");
+                    Vec::new()
+                }
+                other => other.map_err(PgError::from)?,
+            }
+        } else {
+            q.load(&mut conn).await.map_err(PgError::from)?
+        };
         rows.into_iter()
             .map(|(row, key)| {
                 let food = row.into_food()?;

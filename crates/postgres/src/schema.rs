@@ -36,6 +36,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    food_words (word, food_id) {
+        word -> Text,
+        food_id -> Uuid,
+    }
+}
+
+diesel::table! {
     foods (id) {
         id -> Uuid,
         food_code -> Text,
@@ -177,6 +184,7 @@ diesel::table! {
 
 diesel::joinable!(catalog_imports -> users (requested_by));
 diesel::joinable!(email_tokens -> users (user_id));
+diesel::joinable!(food_words -> foods (food_id));
 diesel::joinable!(foods -> users (created_by));
 diesel::joinable!(health_profiles -> users (user_id));
 diesel::joinable!(login_failures -> users (user_id));
@@ -186,6 +194,7 @@ diesel::joinable!(user_profiles -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     catalog_imports,
     email_tokens,
+    food_words,
     foods,
     health_profiles,
     login_failures,

@@ -126,14 +126,14 @@ async fn every_tier_finds_its_own_matches_and_no_other_tiers() {
         names(&repo, &tier(SearchTier::NamePrefix, q)).await,
         ["Chocolate Bar", "Chocolate Milk"]
     );
-    // A word of the name, or of the brand ("Choco Brothers"), starts with it.
+    // A word of the name, or of the brand ("Choco Brothers"), starts with it; ordered by that word onwards.
     assert_eq!(
         names(&repo, &tier(SearchTier::WordPrefix, q)).await,
         [
-            "Dark Chocolate",
             "Hot Choc Drink",
             "Muesli",
-            "Pain au Chocolat"
+            "Pain au Chocolat",
+            "Dark Chocolate"
         ]
     );
     assert!(
@@ -424,9 +424,14 @@ async fn every_search_shape_uses_its_index() {
             "foods_brand_key_idx",
         ),
         (
+            "word prefix",
+            tier(SearchTier::WordPrefix, Some(&prefix)),
+            "food_words_pkey",
+        ),
+        (
             "rare word prefix",
             tier(SearchTier::WordPrefix, Some(&rare)),
-            "foods_search_text_trgm_idx",
+            "food_words_pkey",
         ),
         (
             "rare substring",
@@ -480,4 +485,64 @@ async fn one_at_a_time_paging_matches_one_page_in_every_tier() {
         }
         assert_eq!(paged, whole, "{search_tier:?}");
     }
+}
+
+/// The word-start index follows every write: inserts, renames by upsert or edit, deletes.
+#[tokio::test]
+async fn word_starts_follow_renames_and_deletes() {
+    let (_db, repo, catalog) = seeded().await;
+    let mut two_words = food(
+        "Choc Chip Chocolate Cookie",
+        None,
+        None,
+        "wheat flour, sugar, cocoa",
+    );
+    let outcome = repo
+        .upsert_batch(&[analysed(&catalog, two_words.clone())])
+        .await
+        .unwrap();
+    assert_eq!(outcome.inserted, 1);
+    let q = SearchQuery::parse("chocolate co").unwrap();
+    assert_eq!(
+        names(&repo, &tier(SearchTier::WordPrefix, Some(&q))).await,
+        ["Choc Chip Chocolate Cookie"]
+    );
+    let choc = SearchQuery::parse("chip").unwrap();
+    assert_eq!(
+        names(&repo, &tier(SearchTier::WordPrefix, Some(&choc))).await,
+        ["Choc Chip Chocolate Cookie"],
+        "once, at its first matching word"
+    );
+    two_words = food(
+        "Choc Chip Chocolate Cookie",
+        Some("Nibbles"),
+        None,
+        "wheat flour, sugar, cocoa",
+    );
+    let (fields, source) = two_words.into_fields();
+    let mut fields = fields;
+    fields.name = "Oat Cookie".into();
+    let renamed = FoodDraft::new(fields, source).unwrap();
+    let outcome = repo
+        .upsert_batch(&[analysed(&catalog, renamed)])
+        .await
+        .unwrap();
+    assert_eq!(outcome.updated, 1);
+    assert!(
+        names(&repo, &tier(SearchTier::WordPrefix, Some(&choc)))
+            .await
+            .is_empty()
+    );
+    let nibbles = SearchQuery::parse("nibb").unwrap();
+    let found = repo
+        .search(&tier(SearchTier::WordPrefix, Some(&nibbles)))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "the brand's words are indexed");
+    assert!(repo.delete(found[0].0.id).await.unwrap());
+    assert!(
+        names(&repo, &tier(SearchTier::WordPrefix, Some(&nibbles)))
+            .await
+            .is_empty()
+    );
 }
