@@ -95,32 +95,24 @@ impl FoodService {
         };
         let brand = request.brand.as_deref().map(normalise_name);
         let wanted = usize::from(request.limit.get()) + 1;
-        let mut rows: Vec<(Food, SearchPosition)> = Vec::with_capacity(wanted);
-        for &tier in plan.iter().skip(start) {
-            if rows.len() >= wanted {
-                break;
-            }
-            let resuming_here = after.as_ref().filter(|p| p.tier == tier);
-            // Misspellings are offered when few foods contain the text: on a first page that the exact tiers
-            // did not fill, or when paging inside them already; never after pages of real matches.
-            if tier == SearchTier::Similar && resuming_here.is_none() && after.is_some() {
-                break;
-            }
-            let remaining = u16::try_from(wanted - rows.len()).unwrap_or(u16::MAX);
-            let found = self
-                .foods
-                .search(&TierQuery {
-                    tier,
-                    query: request.query.as_ref(),
-                    category: request.category.as_deref(),
-                    brand: brand.as_deref(),
-                    suitable: suitable.as_ref().map(|(_, filter)| filter),
-                    after: resuming_here,
-                    limit: remaining,
-                })
-                .await?;
-            rows.extend(found);
+        let mut tiers = &plan[start..];
+        // Misspellings are offered when few foods contain the text: on a first page that the exact tiers did not
+        // fill, or when paging inside them already; never after pages of real matches.
+        if after.is_some() && tiers.first() != Some(&SearchTier::Similar) {
+            tiers = tiers.strip_suffix(&[SearchTier::Similar]).unwrap_or(tiers);
         }
+        let rows = self
+            .foods
+            .search(&TierQuery {
+                tiers,
+                query: request.query.as_ref(),
+                category: request.category.as_deref(),
+                brand: brand.as_deref(),
+                suitable: suitable.as_ref().map(|(_, filter)| filter),
+                after: after.as_ref(),
+                limit: u16::try_from(wanted).unwrap_or(u16::MAX),
+            })
+            .await?;
         let page = Page::from_probe(rows, request.limit, &self.cursors, |(_, position)| {
             position.clone()
         });
@@ -345,26 +337,29 @@ mod tests {
         )
     }
 
-    /// A repository holding `per_tier` foods in every tier, recording the tiers asked.
-    fn tiers_with(per_tier: usize, asked: Arc<Mutex<Vec<SearchTier>>>) -> MockFoodRepository {
+    /// A repository holding `per_tier` foods in every tier, recording the runs of tiers asked.
+    fn tiers_with(per_tier: usize, asked: Arc<Mutex<Vec<Vec<SearchTier>>>>) -> MockFoodRepository {
         let mut foods = MockFoodRepository::new();
         foods.expect_search().returning(move |query| {
-            asked.lock().unwrap().push(query.tier);
-            let skip = query
-                .after
-                .map_or(0, |p| p.key.parse::<usize>().unwrap() + 1);
-            Ok((skip..per_tier)
-                .take(usize::from(query.limit))
-                .map(|n| {
-                    let food = stored(&format!("{:?} {n}", query.tier), "water");
+            asked.lock().unwrap().push(query.tiers.to_vec());
+            let mut found = Vec::new();
+            for (i, &tier) in query.tiers.iter().enumerate() {
+                let skip = query
+                    .after
+                    .filter(|_| i == 0)
+                    .map_or(0, |p| p.key.parse::<usize>().unwrap() + 1);
+                for n in skip..per_tier {
+                    let food = stored(&format!("{tier:?} {n}"), "water");
                     let position = SearchPosition {
-                        tier: query.tier,
+                        tier,
                         key: n.to_string(),
                         id: food.id,
                     };
-                    (food, position)
-                })
-                .collect())
+                    found.push((food, position));
+                }
+            }
+            found.truncate(usize::from(query.limit));
+            Ok(found)
         });
         foods
     }
@@ -423,7 +418,7 @@ mod tests {
             .unwrap();
         assert_eq!(page.items.len(), 2);
         assert!(page.next_cursor.is_none());
-        assert_eq!(*asked.lock().unwrap(), [SearchTier::Substring]);
+        assert_eq!(*asked.lock().unwrap(), [[SearchTier::Substring]]);
     }
 
     #[tokio::test]
@@ -437,24 +432,24 @@ mod tests {
         assert_eq!(page.items.len(), 5);
         assert_eq!(
             *asked.lock().unwrap(),
-            [
+            [[
                 SearchTier::Exact,
                 SearchTier::NamePrefix,
                 SearchTier::WordPrefix,
                 SearchTier::Substring,
                 SearchTier::Similar
-            ]
+            ]]
         );
         // One- and two-letter queries only take the prefix paths.
         asked.lock().unwrap().clear();
         service.search(None, request("ch", 20, None)).await.unwrap();
         assert_eq!(
             *asked.lock().unwrap(),
-            [
+            [[
                 SearchTier::Exact,
                 SearchTier::NamePrefix,
                 SearchTier::BrandPrefix
-            ]
+            ]]
         );
     }
 
@@ -489,7 +484,7 @@ mod tests {
             );
             let food = stored("Oat drink", "water, oats, salt");
             let position = SearchPosition {
-                tier: query.tier,
+                tier: query.tiers[0],
                 key: String::new(),
                 id: food.id,
             };

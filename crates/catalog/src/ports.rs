@@ -22,7 +22,8 @@ pub trait DietProfiles: Send + Sync {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait FoodRepository: Send + Sync {
-    /// Up to `query.limit` foods of one search tier, in the tier's order, after `query.after`.
+    /// Up to `query.limit` foods of `query.tiers`: the first tier's after `query.after`, in its order, then the
+    /// next tier's while there is room, and so on.
     async fn search<'a>(
         &self,
         query: &TierQuery<'a>,

@@ -70,6 +70,21 @@ impl SearchTier {
             Some(_) => &[Exact, NamePrefix, WordPrefix, Substring, Similar],
         }
     }
+
+    /// This tier alone, as a plan.
+    #[must_use]
+    pub fn only(self) -> &'static [SearchTier] {
+        use SearchTier::*;
+        match self {
+            All => &[All],
+            Exact => &[Exact],
+            NamePrefix => &[NamePrefix],
+            BrandPrefix => &[BrandPrefix],
+            WordPrefix => &[WordPrefix],
+            Substring => &[Substring],
+            Similar => &[Similar],
+        }
+    }
 }
 
 /// Where a page of results ended: the tier, the sort key inside it, and the food (ties).
@@ -127,17 +142,17 @@ pub struct FoodSearchRequest {
     pub cursor: Option<String>,
 }
 
-/// One tier of a search, as the repository runs it.
+/// A search as the repository runs it: a run of tiers of the plan, best first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TierQuery<'a> {
-    pub tier: SearchTier,
+    pub tiers: &'a [SearchTier],
     pub query: Option<&'a SearchQuery>,
     /// Matches `category_main` or `category_sub` exactly.
     pub category: Option<&'a str>,
     /// Normalised like stored brands; matches the whole brand.
     pub brand: Option<&'a str>,
     pub suitable: Option<&'a SuitabilityFilter>,
-    /// Resume after this position (same tier).
+    /// Resume after this position, which is in the first tier.
     pub after: Option<&'a SearchPosition>,
     pub limit: u16,
 }

@@ -1,32 +1,27 @@
-//! The food catalog on PostgreSQL: search tiers, look-ups, contributions, edits, batch upserts, re-analysis.
-//!
-//! Search compares the application's normalised text (`search_name`, `search_brand`, `search_text`, all in the
-//! "C" collation) with the normalised query as is: b-tree ranges serve exact and prefix tiers in result order,
-//! the trigram GIN index serves substrings and misspellings. Each tier is one query with its own `LIMIT`, so a
-//! page that the first tiers fill never touches the costlier ones. See docs/catalog.md.
+//! The food catalog on PostgreSQL: look-ups, contributions, edits, batch upserts, re-analysis; search is in
+//! `food_search`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use diesel::dsl::{not, sql};
-use diesel::expression::BoxableExpression;
+use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::sql_types::{Bool, Double, Text};
+use diesel::sql_types::Bool;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diningcoach_catalog::ports::FoodRepository;
 use diningcoach_catalog::{
     AnalysedFood, BatchOutcome, CatalogError, Food, FoodDraft, FoodFields, FoodId, FoodKind,
-    FoodSource, Gtin, NutrientsPer100g, SearchPosition, SearchQuery, SearchTier, TierQuery,
+    FoodSource, Gtin, NutrientsPer100g, SearchPosition, TierQuery,
 };
-use diningcoach_dietary::{Basis, FoodAnalysis, Nutrient};
+use diningcoach_dietary::FoodAnalysis;
 use diningcoach_kernel::{InfraError, UserId};
 use uuid::Uuid;
 
+use crate::food_search;
 use crate::pool::checkout;
-use crate::schema::{food_words, foods};
+use crate::schema::foods;
 use crate::{PgError, PgPool};
 
 /// PostgreSQL's limit is 65,535 bind parameters per statement; a food takes 39.
@@ -43,10 +38,10 @@ impl PgFoodRepository {
     }
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = foods)]
 #[diesel(check_for_backend(Pg))]
-struct FoodRow {
+pub(crate) struct FoodRow {
     id: Uuid,
     food_code: String,
     barcode: Option<String>,
@@ -87,7 +82,7 @@ struct FoodRow {
 }
 
 impl FoodRow {
-    fn into_food(self) -> Result<Food, InfraError> {
+    pub(crate) fn into_food(self) -> Result<Food, InfraError> {
         let fault = |what: &str, error: &dyn std::fmt::Display| {
             InfraError::Fault(format!("stored food {} has {what}: {error}", self.id))
         };
@@ -374,369 +369,18 @@ pub(crate) async fn upsert_foods(
     Ok(outcome)
 }
 
-/// pg_trgm's default word-similarity threshold (0.6) misses common misspellings ("choclate" is 0.58 from
-/// "chocolate", "yoghurt" 0.5 from "yogurt"). Set for the misspelling query's transaction only.
-const WORD_SIMILARITY_THRESHOLD: &str = "0.45";
-
-/// The misspelling query rechecks every food sharing enough trigrams with the query, which at catalog scale
-/// can be a large share of it: its time is bounded so that one search cannot hold a connection.
-const SIMILAR_TIMEOUT_MS: &str = "250";
-
-async fn lower_similarity_threshold(conn: &mut AsyncPgConnection) -> QueryResult<()> {
-    diesel::sql_query(
-        "SELECT set_config('pg_trgm.word_similarity_threshold', $1, true), \
-                set_config('statement_timeout', $2, true)",
-    )
-    .bind::<Text, _>(WORD_SIMILARITY_THRESHOLD)
-    .bind::<Text, _>(SIMILAR_TIMEOUT_MS)
-    .execute(conn)
-    .await
-    .map(|_| ())
-}
-
-fn is_timeout(error: &DieselError) -> bool {
-    matches!(error, DieselError::DatabaseError(_, info) if info.message().contains("statement timeout"))
-}
-
-type Key = Box<dyn BoxableExpression<foods::table, Pg, SqlType = Text>>;
-
-/// Misspellings are ordered by closeness, then name: 1000 − word similarity × 1000, zero-padded so that text
-/// order is numeric order, with the query bound between the two halves. The key is computed by PostgreSQL only,
-/// so a cursor compares like with like.
-const SIMILAR_KEY_HEAD: &str = "(lpad((1000 - (word_similarity(";
-const SIMILAR_KEY_TAIL: &str = ", search_text) * 1000)::int)::text, 4, '0') || search_name)";
-
-/// The sort key of the other tiers (results are ordered by it, then by id). Exact matches share one name, so
-/// ordering them by name then id is ordering by id.
-fn plain_key(tier: SearchTier) -> &'static str {
-    match tier {
-        SearchTier::BrandPrefix => "(search_brand || ' ' || search_name)",
-        _ => "search_name",
-    }
-}
-
-/// The sort key of a tier, as selected into cursors and ordered by.
-fn sort_key(tier: SearchTier, query: &str) -> Key {
-    match tier {
-        SearchTier::Similar => Box::new(
-            sql::<Text>(SIMILAR_KEY_HEAD)
-                .bind::<Text, _>(query.to_owned())
-                .sql(SIMILAR_KEY_TAIL),
-        ),
-        tier => Box::new(sql::<Text>(plain_key(tier))),
-    }
-}
-
-/// `(key, id) > ($key, $id)`: a row comparison that the tier's b-tree serves as a range.
-fn after_position(
-    tier: SearchTier,
-    query: &str,
-    after: &SearchPosition,
-) -> Box<dyn BoxableExpression<foods::table, Pg, SqlType = Bool>> {
-    let key = after.key.clone();
-    let id = after.id.as_uuid();
-    match tier {
-        SearchTier::Similar => Box::new(
-            sql::<Bool>("(")
-                .sql(SIMILAR_KEY_HEAD)
-                .bind::<Text, _>(query.to_owned())
-                .sql(SIMILAR_KEY_TAIL)
-                .sql(", id) > (")
-                .bind::<Text, _>(key)
-                .sql(", ")
-                .bind::<diesel::sql_types::Uuid, _>(id)
-                .sql(")"),
-        ),
-        tier => Box::new(
-            sql::<Bool>("(")
-                .sql(plain_key(tier))
-                .sql(", id) > (")
-                .bind::<Text, _>(key)
-                .sql(", ")
-                .bind::<diesel::sql_types::Uuid, _>(id)
-                .sql(")"),
-        ),
-    }
-}
-
-/// The column (or expression over columns) holding a nutrient per 100 g, as the dietary engine names it. Imports
-/// derive sodium from salt, so the sodium column is the reconciled value. A nutrient without a column reads as
-/// unknown (NULL), which keeps the filter never looser than the verdict.
-fn nutrient_column(nutrient: Nutrient) -> &'static str {
-    match nutrient {
-        Nutrient::EnergyKcal => "energy_kcal",
-        Nutrient::ProteinG => "protein_g",
-        Nutrient::FatG => "fat_g",
-        Nutrient::SaturatedFatG => "saturated_fat_g",
-        Nutrient::TransFatG => "trans_fat_g",
-        Nutrient::CholesterolMg => "cholesterol_mg",
-        Nutrient::CarbohydratesG => "carbohydrates_g",
-        Nutrient::SugarsG => "sugars_g",
-        Nutrient::StarchG => "starch_g",
-        Nutrient::FiberG => "fiber_g",
-        Nutrient::SodiumMg => "sodium_mg",
-        Nutrient::PotassiumMg => "potassium_mg",
-        Nutrient::PhosphorusMg => "phosphorus_mg",
-        Nutrient::IodineUg => "iodine_ug",
-        Nutrient::CaffeineMg => "caffeine_mg",
-        // Alcohol is stored as % by volume; the engine counts grams (ethanol: 0.789 g/ml).
-        Nutrient::AlcoholG => "(alcohol_percent_vol * 0.789)",
-        // EU Regulation 1169/2011: salt = sodium × 2.5.
-        Nutrient::SaltG => "(sodium_mg * 2.5 / 1000)",
-        Nutrient::AddedSugarsG => "NULL::float8",
-    }
-}
-
-/// `LIKE` patterns of a query, escaped.
-struct Patterns {
-    text: String,
-    prefix: String,
-    word: String,
-    contains: String,
-}
-
-impl Patterns {
-    fn of(query: Option<&diningcoach_catalog::SearchQuery>) -> Self {
-        match query {
-            Some(q) => {
-                let prefix = q.prefix_pattern();
-                Self {
-                    text: q.as_str().to_owned(),
-                    word: format!("% {prefix}"),
-                    contains: q.contains_pattern(),
-                    prefix,
-                }
-            }
-            None => Self {
-                text: String::new(),
-                prefix: "%".into(),
-                word: "%".into(),
-                contains: "%".into(),
-            },
-        }
-    }
-}
-
-/// One tier of a search as a query: what it matches, the filters, the cursor, its order.
-fn tier_query<'a>(query: &TierQuery<'_>) -> (foods::BoxedQuery<'a, Pg>, Key) {
-    let p = Patterns::of(query.query);
-    let mut q = tier_matches(query, &p);
-    if let Some(after) = query.after {
-        q = q.filter(after_position(query.tier, &p.text, after));
-    }
-    q = q
-        .order_by(sort_key(query.tier, &p.text))
-        .then_order_by(foods::id)
-        .limit(i64::from(query.limit));
-    (q, sort_key(query.tier, &p.text))
-}
-
-/// The foods a tier matches (excluding the better tiers' matches), with the request's filters.
-fn tier_matches<'a>(query: &TierQuery<'_>, p: &Patterns) -> foods::BoxedQuery<'a, Pg> {
-    let mut q = foods::table.into_boxed::<Pg>();
-    q = match query.tier {
-        SearchTier::All => q,
-        SearchTier::Exact => q.filter(foods::search_name.eq(p.text.clone())),
-        SearchTier::NamePrefix => q
-            .filter(foods::search_name.like(p.prefix.clone()))
-            .filter(foods::search_name.ne(p.text.clone())),
-        SearchTier::BrandPrefix => q
-            .filter(foods::search_brand.is_not_null())
-            .filter(
-                sql::<Bool>("(search_brand || ' ' || search_name) LIKE ")
-                    .bind::<Text, _>(p.prefix.clone()),
-            )
-            .filter(foods::search_name.not_like(p.prefix.clone())),
-        // Candidates come from the word-start index, whose keys hold the query whole unless it is longer than
-        // them; only then is the full text checked (estimating a LIKE on the long text costs milliseconds of
-        // planning on every search).
-        SearchTier::WordPrefix if p.text.chars().count() > WORD_KEY_CHARS => q
-            .filter(foods::search_text.like(p.word.clone()))
-            .filter(foods::search_name.not_like(p.prefix.clone())),
-        SearchTier::WordPrefix => q.filter(foods::search_name.not_like(p.prefix.clone())),
-        SearchTier::Substring => q
-            .filter(foods::search_text.like(p.contains.clone()))
-            .filter(foods::search_text.not_like(p.word.clone()))
-            .filter(foods::search_name.not_like(p.prefix.clone())),
-        SearchTier::Similar => q
-            .filter(
-                sql::<Bool>("")
-                    .bind::<Text, _>(p.text.clone())
-                    .sql(" <% search_text"),
-            )
-            .filter(foods::search_text.not_like(p.contains.clone())),
-    };
-    if let Some(category) = query.category {
-        q = q.filter(
-            foods::category_main
-                .eq(category.to_owned())
-                .or(foods::category_sub.eq(category.to_owned())),
-        );
-    }
-    if let Some(brand) = query.brand {
-        q = q.filter(foods::search_brand.eq(brand.to_owned()));
-    }
-    if let Some(filter) = query.suitable {
-        if !filter.excluded_tags.is_empty() {
-            q = q.filter(not(
-                foods::dietary_tags.overlaps_with(filter.excluded_tags.clone())
-            ));
-        }
-        for group in &filter.required_tags {
-            q = q.filter(foods::dietary_tags.overlaps_with(group.clone()));
-        }
-        for ceiling in &filter.ceilings {
-            // A food without the value (or without a serving size, for a per-serving limit) is not "ok" for the
-            // limit: NULL compares false.
-            let per_serving = if ceiling.per == Basis::Serving {
-                " * serving_size_g / 100"
-            } else {
-                ""
-            };
-            q = q.filter(
-                sql::<Bool>("coalesce(")
-                    .sql(nutrient_column(ceiling.nutrient))
-                    .sql(per_serving)
-                    .sql(" <= ")
-                    .bind::<Double, _>(ceiling.max)
-                    .sql(", false)"),
-            );
-        }
-    }
-    q
-}
-
-/// `EXPLAIN` in front of a query: the plan as text lines.
-#[derive(QueryId)]
-struct Explain<Q>(Q);
-
-impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Explain<Q> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("EXPLAIN ");
-        self.0.walk_ast(out.reborrow())
-    }
-}
-
-impl<Q> diesel::query_builder::Query for Explain<Q> {
-    type SqlType = Text;
-}
-
 impl PgFoodRepository {
-    /// The plan PostgreSQL chooses for one search tier, one line per node: tests assert that each query shape
-    /// uses the index it was designed with, so that an index regression fails CI rather than production.
-    pub async fn explain_search(&self, query: &TierQuery<'_>) -> Result<Vec<String>, InfraError> {
+    /// The plan PostgreSQL chooses for the first statement of a search, one line per node; `generic` for the
+    /// plan of a prepared statement that does not know its values. Tests assert that each query shape uses the
+    /// index it was designed with, so that an index regression fails CI rather than production.
+    pub async fn explain_search(
+        &self,
+        query: &TierQuery<'_>,
+        generic: bool,
+    ) -> Result<Vec<String>, InfraError> {
         let mut conn = checkout(&self.pool).await?;
-        if query.tier == SearchTier::WordPrefix
-            && let Some(text) = query.query
-        {
-            let after = query.after.map(|p| (p.key.as_str(), p.id.as_uuid()));
-            return Explain(
-                word_candidates(text, after, i64::from(query.limit))
-                    .select((food_words::word, food_words::food_id)),
-            )
-            .load::<String>(&mut conn)
-            .await
-            .map_err(|e| PgError::from(e).into());
-        }
-        let (q, key) = tier_query(query);
-        let explain = Explain(q.select((FoodRow::as_select(), key)));
-        conn.transaction(async |conn| {
-            lower_similarity_threshold(conn).await?;
-            explain.load::<String>(conn).await
-        })
-        .await
-        .map_err(|e| PgError::from(e).into())
+        food_search::explain(&mut conn, query, generic).await
     }
-}
-
-/// Word starts are stored cut to this many characters (see the `food_words` migration).
-const WORD_KEY_CHARS: usize = 32;
-
-/// Candidates of the word-prefix tier, in result order: `(word start, food)` after the cursor, each food at its
-/// first matching word only (a food with two words starting with the query appears once).
-fn word_candidates<'a>(
-    query: &SearchQuery,
-    after: Option<(&str, Uuid)>,
-    batch: i64,
-) -> food_words::BoxedQuery<'a, Pg> {
-    let pattern = query.cut_prefix_pattern(WORD_KEY_CHARS);
-    let mut q = food_words::table
-        .filter(food_words::word.like(pattern.clone()))
-        .filter(
-            sql::<Bool>(
-                "NOT EXISTS (SELECT 1 FROM food_words AS earlier \
-                 WHERE earlier.food_id = food_words.food_id AND earlier.word LIKE ",
-            )
-            .bind::<Text, _>(pattern)
-            .sql(" AND earlier.word < food_words.word)"),
-        )
-        .into_boxed();
-    if let Some((word, id)) = after {
-        q = q.filter(
-            sql::<Bool>("(food_words.word, food_words.food_id) > (")
-                .bind::<Text, _>(word.to_owned())
-                .sql(", ")
-                .bind::<diesel::sql_types::Uuid, _>(id)
-                .sql(")"),
-        );
-    }
-    q.order((food_words::word, food_words::food_id))
-        .limit(batch)
-}
-
-/// The word-prefix tier: candidates from the word-start index in result order, then the tier's rules and the
-/// request's filters checked in SQL on just those foods; repeated while filters leave the page short.
-async fn word_prefix_tier(
-    conn: &mut AsyncPgConnection,
-    query: &TierQuery<'_>,
-) -> QueryResult<Vec<(Food, SearchPosition)>> {
-    let Some(text) = query.query else {
-        return Ok(Vec::new());
-    };
-    let wanted = usize::from(query.limit);
-    let batch = i64::from(query.limit);
-    let patterns = Patterns::of(query.query);
-    let mut after: Option<(String, Uuid)> = query.after.map(|p| (p.key.clone(), p.id.as_uuid()));
-    let mut found = Vec::with_capacity(wanted);
-    while found.len() < wanted {
-        let candidates: Vec<(String, Uuid)> =
-            word_candidates(text, after.as_ref().map(|(w, id)| (w.as_str(), *id)), batch)
-                .select((food_words::word, food_words::food_id))
-                .load(conn)
-                .await?;
-        let ids: Vec<Uuid> = candidates.iter().map(|(_, id)| *id).collect();
-        let rows: Vec<FoodRow> = tier_matches(query, &patterns)
-            .filter(foods::id.eq_any(ids))
-            .select(FoodRow::as_select())
-            .load(conn)
-            .await?;
-        let mut rows: std::collections::HashMap<Uuid, FoodRow> =
-            rows.into_iter().map(|row| (row.id, row)).collect();
-        for (word, id) in &candidates {
-            if found.len() == wanted {
-                break;
-            }
-            if let Some(row) = rows.remove(id) {
-                let food = row
-                    .into_food()
-                    .map_err(|e| DieselError::DeserializationError(e.to_string().into()))?;
-                found.push((
-                    food,
-                    SearchPosition {
-                        tier: SearchTier::WordPrefix,
-                        key: word.clone(),
-                        id: FoodId::from_uuid(*id),
-                    },
-                ));
-            }
-        }
-        let exhausted = candidates.len() < usize::try_from(batch).unwrap_or(usize::MAX);
-        match candidates.into_iter().last() {
-            Some(last) if !exhausted => after = Some(last),
-            _ => break,
-        }
-    }
-    Ok(found)
 }
 
 fn food_rows(rows: Vec<FoodRow>) -> Result<Vec<Food>, InfraError> {
@@ -750,42 +394,7 @@ impl FoodRepository for PgFoodRepository {
         query: &TierQuery<'a>,
     ) -> Result<Vec<(Food, SearchPosition)>, InfraError> {
         let mut conn = checkout(&self.pool).await?;
-        let (q, key) = tier_query(query);
-        let q = q.select((FoodRow::as_select(), key));
-        if query.tier == SearchTier::WordPrefix {
-            return Ok(word_prefix_tier(&mut conn, query)
-                .await
-                .map_err(PgError::from)?);
-        }
-        let rows: Vec<(FoodRow, String)> = if query.tier == SearchTier::Similar {
-            let similar = conn
-                .transaction(async |conn| {
-                    lower_similarity_threshold(conn).await?;
-                    q.load(conn).await
-                })
-                .await;
-            match similar {
-                Err(error) if is_timeout(&error) => {
-                    // Suggestions are a courtesy: past their time budget the page goes without them.
-                    tracing::warn!(query = ?query.query, "misspelling search timed out; no suggestions");
-                    Vec::new()
-                }
-                other => other.map_err(PgError::from)?,
-            }
-        } else {
-            q.load(&mut conn).await.map_err(PgError::from)?
-        };
-        rows.into_iter()
-            .map(|(row, key)| {
-                let food = row.into_food()?;
-                let position = SearchPosition {
-                    tier: query.tier,
-                    key,
-                    id: food.id,
-                };
-                Ok((food, position))
-            })
-            .collect()
+        food_search::search(&mut conn, query).await
     }
 
     async fn food(&self, id: FoodId) -> Result<Option<Food>, InfraError> {

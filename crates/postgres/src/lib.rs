@@ -5,6 +5,7 @@
 mod catalog_imports;
 mod diet_profiles;
 mod error;
+mod food_search;
 mod foods;
 mod health;
 mod identity;
@@ -15,6 +16,7 @@ mod outbox;
 mod pool;
 mod schedule;
 pub mod schema;
+mod statement;
 #[cfg(feature = "test-support")]
 pub mod testing;
 

@@ -97,7 +97,7 @@ async fn seeded() -> (TestDatabase, PgFoodRepository, Arc<DietCatalog>) {
 
 fn tier<'a>(tier: SearchTier, query: Option<&'a SearchQuery>) -> TierQuery<'a> {
     TierQuery {
-        tier,
+        tiers: tier.only(),
         query,
         category: None,
         brand: None,
@@ -388,21 +388,21 @@ async fn every_search_shape_uses_its_index() {
         key: prefix.as_str().to_owned(),
         id: FoodId::generate(),
     };
-    let cases: Vec<(&str, TierQuery<'_>, &str)> = vec![
+    let cases: Vec<(&str, TierQuery<'_>, &[&str])> = vec![
         (
             "no text",
             tier(SearchTier::All, None),
-            "foods_search_name_idx",
+            &["foods_search_name_idx"],
         ),
         (
             "exact",
             tier(SearchTier::Exact, Some(&name)),
-            "foods_search_name_idx",
+            &["foods_search_name_idx"],
         ),
         (
             "prefix",
             tier(SearchTier::NamePrefix, Some(&prefix)),
-            "foods_search_name_idx",
+            &["foods_search_name_idx"],
         ),
         (
             "prefix, next page, suitable only",
@@ -411,46 +411,78 @@ async fn every_search_shape_uses_its_index() {
                 suitable: Some(&filter),
                 ..tier(SearchTier::NamePrefix, Some(&prefix))
             },
-            "foods_search_name_idx",
+            &["foods_search_name_idx"],
         ),
         (
             "short prefix",
             tier(SearchTier::NamePrefix, Some(&short)),
-            "foods_search_name_idx",
+            &["foods_search_name_idx"],
         ),
         (
             "short brand prefix",
             tier(SearchTier::BrandPrefix, Some(&short)),
-            "foods_brand_key_idx",
+            &["foods_brand_key_idx"],
         ),
         (
             "word prefix",
             tier(SearchTier::WordPrefix, Some(&prefix)),
-            "food_words_pkey",
+            &["food_words_pkey"],
         ),
         (
             "rare word prefix",
             tier(SearchTier::WordPrefix, Some(&rare)),
-            "food_words_pkey",
+            &["food_words_pkey"],
         ),
         (
             "rare substring",
             tier(SearchTier::Substring, Some(&rare)),
-            "foods_search_text_trgm_idx",
+            &["foods_search_text_trgm_idx"],
         ),
         (
             "misspelling",
             tier(SearchTier::Similar, Some(&typo)),
-            "foods_search_text_trgm_idx",
+            &["foods_search_text_trgm_idx"],
+        ),
+        (
+            "the index-ordered tiers of a word query, in one statement",
+            TierQuery {
+                tiers: SearchTier::plan(Some(&prefix)),
+                ..tier(SearchTier::Exact, Some(&prefix))
+            },
+            &["foods_search_name_idx", "food_words_pkey"],
+        ),
+        (
+            "the tiers of a short query, in one statement",
+            TierQuery {
+                tiers: SearchTier::plan(Some(&short)),
+                ..tier(SearchTier::Exact, Some(&short))
+            },
+            &["foods_search_name_idx", "foods_brand_key_idx"],
         ),
     ];
-    for (shape, query, index) in cases {
-        let plan = repo.explain_search(&query).await.unwrap().join("\n");
-        assert!(plan.contains(index), "{shape} should use {index}:\n{plan}");
-        assert!(
-            !plan.contains("Seq Scan"),
-            "{shape} scans the table:\n{plan}"
-        );
+    for (shape, query, indexes) in cases {
+        // Statements kept prepared must do with the plan made without their values (reading the index in result
+        // order, never sorting matches whose number it cannot know), and with the plans made with them; the
+        // trigram tiers are always planned with their values.
+        let trigram = matches!(query.tiers[0], SearchTier::Substring | SearchTier::Similar);
+        let modes: &[bool] = if trigram { &[false] } else { &[true, false] };
+        for &generic in modes {
+            let plan = repo
+                .explain_search(&query, generic)
+                .await
+                .unwrap()
+                .join("\n");
+            for index in indexes {
+                assert!(
+                    plan.contains(index),
+                    "{shape} (generic: {generic}) should use {index}:\n{plan}"
+                );
+            }
+            assert!(
+                !plan.contains("Seq Scan") && !(generic && plan.contains("Sort")),
+                "{shape} (generic: {generic}) scans or sorts the table:\n{plan}"
+            );
+        }
     }
 }
 
