@@ -9,6 +9,8 @@
 //! plan depends on how common the text is: they are planned with their values, one tier at a time, and only
 //! when the page still has room. See docs/catalog.md.
 
+use diesel::dsl::AsSelect;
+use diesel::pg::Pg;
 use diesel::result::Error as DieselError;
 use diesel::sql_types::{SmallInt, Text};
 use diesel::{QueryResult, QueryableByName};
@@ -21,7 +23,7 @@ use crate::PgError;
 use crate::foods::FoodRow;
 use crate::statement::{Bind, Statement};
 
-/// The columns of [`FoodRow`], from `foods AS f`.
+/// The columns of [`FoodRow`], in its order, from `foods AS f`.
 const FOOD_COLUMNS: &str = "f.id, f.food_code, f.barcode, f.kind, f.source, f.name, f.brand, f.country, \
     f.category_main, f.category_sub, f.serving_size_g, f.energy_kcal, f.protein_g, f.fat_g, f.saturated_fat_g, \
     f.trans_fat_g, f.cholesterol_mg, f.carbohydrates_g, f.sugars_g, f.starch_g, f.fiber_g, f.sodium_mg, \
@@ -40,16 +42,9 @@ const WORD_SIMILARITY_THRESHOLD: &str = "0.45";
 /// can be a large share of it: its time is bounded so that one search cannot hold a connection.
 const SIMILAR_TIMEOUT_MS: &str = "250";
 
-/// A food found by a search, with the branch of the statement that found it and its sort key there.
-#[derive(QueryableByName)]
-struct RankedRow {
-    #[diesel(sql_type = SmallInt)]
-    branch: i16,
-    #[diesel(sql_type = Text)]
-    sort_key: String,
-    #[diesel(embed)]
-    food: FoodRow,
-}
+/// A food found by a search: the branch of the statement that found it, its sort key there, the food.
+type RankedRow = (i16, String, FoodRow);
+type RankedSql = (SmallInt, Text, AsSelect<FoodRow, Pg>);
 
 /// Whether a tier is a b-tree range read in result order (see the module's documentation).
 fn is_index_ordered(tier: SearchTier) -> bool {
@@ -352,7 +347,11 @@ fn push_branch(
 }
 
 /// A run of tiers as one statement, best first: branch `i` holds the matches of `tiers[i]`.
-fn tiers_statement(query: &TierQuery<'_>, tiers: &[SearchTier], resumes: bool) -> Statement {
+fn tiers_statement(
+    query: &TierQuery<'_>,
+    tiers: &[SearchTier],
+    resumes: bool,
+) -> Statement<RankedSql> {
     let mut sql = if tiers.iter().copied().all(is_index_ordered) {
         Statement::prepared()
     } else {
@@ -369,12 +368,12 @@ fn tiers_statement(query: &TierQuery<'_>, tiers: &[SearchTier], resumes: bool) -
     // Append runs its branches in order and this limit stops it: later tiers are not read once the page is full.
     sql.sql(") AS found LIMIT ")
         .bind(Bind::BigInt(i64::from(query.limit)));
-    sql
+    sql.returning()
 }
 
 /// The statements of a search, in order, with the tiers each one covers: the index-ordered tiers together, then
 /// each trigram tier on its own. Only the first resumes after the cursor.
-fn statements<'t>(query: &TierQuery<'t>) -> Vec<(Statement, &'t [SearchTier])> {
+fn statements<'t>(query: &TierQuery<'t>) -> Vec<(Statement<RankedSql>, &'t [SearchTier])> {
     let ordered = query
         .tiers
         .iter()
@@ -389,24 +388,25 @@ fn statements<'t>(query: &TierQuery<'t>) -> Vec<(Statement, &'t [SearchTier])> {
         .collect()
 }
 
-/// Runs a statement; misspellings with their similarity threshold and time bound, in a transaction that scopes
-/// both settings.
+/// Runs a statement. The trigram tiers are planned with their values, in a transaction that scopes that setting
+/// (and, for misspellings, their similarity threshold and time bound).
 async fn load(
     conn: &mut AsyncPgConnection,
-    statement: Statement,
+    statement: Statement<RankedSql>,
     tiers: &[SearchTier],
 ) -> QueryResult<Vec<RankedRow>> {
-    if tiers != [SearchTier::Similar] {
+    if tiers.iter().copied().all(is_index_ordered) {
         return statement.load(conn).await;
     }
-    let similar = conn
+    let similar = tiers == [SearchTier::Similar];
+    let found = conn
         .transaction(async |conn| {
-            lower_similarity_threshold(conn).await?;
+            plan_with_values(conn, similar).await?;
             statement.load(conn).await
         })
         .await;
-    match similar {
-        Err(error) if is_timeout(&error) => {
+    match found {
+        Err(error) if similar && is_timeout(&error) => {
             // Suggestions are a courtesy: past their time budget the page goes without them.
             tracing::warn!("misspelling search timed out; no suggestions");
             Ok(Vec::new())
@@ -415,13 +415,18 @@ async fn load(
     }
 }
 
-async fn lower_similarity_threshold(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+/// Settings for the rest of the transaction: plans made with the statement's values and, for misspellings,
+/// pg_trgm's threshold and a time bound.
+async fn plan_with_values(conn: &mut AsyncPgConnection, similar: bool) -> QueryResult<()> {
     let mut sql = Statement::prepared();
-    sql.sql("SELECT set_config('pg_trgm.word_similarity_threshold', ")
-        .bind(Bind::Text(WORD_SIMILARITY_THRESHOLD.to_owned()))
-        .sql(", true), set_config('statement_timeout', ")
-        .bind(Bind::Text(SIMILAR_TIMEOUT_MS.to_owned()))
-        .sql(", true)");
+    sql.sql("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)");
+    if similar {
+        sql.sql(", set_config('pg_trgm.word_similarity_threshold', ")
+            .bind(Bind::Text(WORD_SIMILARITY_THRESHOLD.to_owned()))
+            .sql(", true), set_config('statement_timeout', ")
+            .bind(Bind::Text(SIMILAR_TIMEOUT_MS.to_owned()))
+            .sql(", true)");
+    }
     sql.execute(conn).await.map(|_| ())
 }
 
@@ -442,17 +447,15 @@ pub(crate) async fn search(
             break;
         }
         let rows = load(conn, statement, tiers).await.map_err(PgError::from)?;
-        for row in rows.into_iter().take(wanted - found.len()) {
-            let tier = usize::try_from(row.branch)
+        for (branch, key, row) in rows.into_iter().take(wanted - found.len()) {
+            let tier = usize::try_from(branch)
                 .ok()
                 .and_then(|branch| tiers.get(branch).copied())
-                .ok_or_else(|| {
-                    InfraError::Fault(format!("search branch {} unknown", row.branch))
-                })?;
-            let food = row.food.into_food()?;
+                .ok_or_else(|| InfraError::Fault(format!("search branch {branch} unknown")))?;
+            let food = row.into_food()?;
             let position = SearchPosition {
                 tier,
-                key: row.sort_key,
+                key,
                 id: food.id,
             };
             found.push((food, position));
@@ -486,7 +489,7 @@ pub(crate) async fn explain(
     let explained = conn
         .transaction(async |conn| {
             if tiers == [SearchTier::Similar] {
-                lower_similarity_threshold(conn).await?;
+                plan_with_values(conn, true).await?;
             }
             conn.batch_execute(&format!(
                 "SET LOCAL plan_cache_mode = {mode}; PREPARE explained_search AS {text}"

@@ -38,7 +38,7 @@ impl PgFoodRepository {
     }
 }
 
-#[derive(Queryable, QueryableByName, Selectable)]
+#[derive(Queryable, Selectable)]
 #[diesel(table_name = foods)]
 #[diesel(check_for_backend(Pg))]
 pub(crate) struct FoodRow {

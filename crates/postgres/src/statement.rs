@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::marker::PhantomData;
 
 use diesel::QueryResult;
 use diesel::pg::Pg;
@@ -32,11 +33,13 @@ enum Part {
     Bind(Bind),
 }
 
-/// SQL text and bound values, in order.
+/// SQL text and bound values, in order. `Row` is the SQL type of its rows when they are read by position
+/// (cheaper than by column name, which looks each column up among all of them), `Untyped` otherwise.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Statement {
+pub(crate) struct Statement<Row = Untyped> {
     parts: Vec<Part>,
     cacheable: bool,
+    row: PhantomData<Row>,
 }
 
 impl Statement {
@@ -45,6 +48,7 @@ impl Statement {
         Self {
             parts: Vec::new(),
             cacheable: true,
+            row: PhantomData,
         }
     }
 
@@ -53,9 +57,21 @@ impl Statement {
         Self {
             parts: Vec::new(),
             cacheable: false,
+            row: PhantomData,
         }
     }
 
+    /// The statement, its rows read by position as `Row`: the select list must match it column for column.
+    pub(crate) fn returning<Row>(self) -> Statement<Row> {
+        Statement {
+            parts: self.parts,
+            cacheable: self.cacheable,
+            row: PhantomData,
+        }
+    }
+}
+
+impl<Row> Statement<Row> {
     pub(crate) fn sql(&mut self, sql: impl Into<Cow<'static, str>>) -> &mut Self {
         self.parts.push(Part::Sql(sql.into()));
         self
@@ -105,7 +121,7 @@ fn literal(value: &Bind) -> String {
     }
 }
 
-impl QueryFragment<Pg> for Statement {
+impl<Row> QueryFragment<Pg> for Statement<Row> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         if !self.cacheable {
             out.unsafe_to_cache_prepared();
@@ -128,14 +144,14 @@ impl QueryFragment<Pg> for Statement {
     }
 }
 
-impl QueryId for Statement {
+impl<Row> QueryId for Statement<Row> {
     type QueryId = ();
     // The text varies with the shape: diesel-async then caches by text.
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl Query for Statement {
-    type SqlType = Untyped;
+impl<Row: 'static> Query for Statement<Row> {
+    type SqlType = Row;
 }
 
 #[cfg(test)]
