@@ -15,6 +15,11 @@ use diningcoach_http::{Api, HttpSettings, serve};
 use diningcoach_postgres::{PgConfig, PgHealth, connect, run_migrations};
 use diningcoach_rabbitmq::{Broker, BrokerConfig};
 
+/// A request allocates and frees thousands of small blocks (rows, analyses, JSON); glibc's allocator was a
+/// quarter of the API's CPU time in the catalog search benchmark (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// How long start-up waits for PostgreSQL to accept the migrations before giving up.
 const MIGRATION_PATIENCE: Duration = Duration::from_secs(60);
 
