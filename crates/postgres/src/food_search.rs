@@ -66,7 +66,7 @@ fn successor(prefix: &str) -> Option<String> {
 }
 
 /// A search query's forms as the SQL compares them.
-struct Text_ {
+struct QueryForms {
     text: String,
     successor: Option<String>,
     /// The query cut to the length of word-start keys, and its successor.
@@ -74,9 +74,12 @@ struct Text_ {
     word_key_successor: Option<String>,
     /// Whether the query is longer than word-start keys, so that their matches must be checked on the full text.
     longer_than_word_keys: bool,
+    /// `LIKE` patterns: the query anywhere, and at the start of a word after the first.
+    contains: String,
+    later_word: String,
 }
 
-impl Text_ {
+impl QueryForms {
     fn of(query: &SearchQuery) -> Self {
         let text = query.as_str().to_owned();
         let word_key: String = text.chars().take(WORD_KEY_CHARS).collect();
@@ -84,6 +87,8 @@ impl Text_ {
             successor: successor(&text),
             word_key_successor: successor(&word_key),
             longer_than_word_keys: word_key.len() < text.len(),
+            contains: query.contains_pattern(),
+            later_word: format!("% {}", query.prefix_pattern()),
             word_key,
             text,
         }
@@ -118,7 +123,7 @@ fn push_starts_with(
 }
 
 /// The sort key of a tier, as selected and compared with cursors. Results are ordered by it, then by food.
-fn push_sort_key(sql: &mut Statement, tier: SearchTier, text: Option<&Text_>) {
+fn push_sort_key(sql: &mut Statement, tier: SearchTier, text: Option<&QueryForms>) {
     match (tier, text) {
         (SearchTier::BrandPrefix, _) => {
             sql.sql("(f.search_brand || ' ' || f.search_name)");
@@ -148,7 +153,7 @@ fn food_id_column(tier: SearchTier) -> &'static str {
 }
 
 /// What a tier matches, excluding the better tiers' matches.
-fn push_matches(sql: &mut Statement, tier: SearchTier, text: &Text_) {
+fn push_matches(sql: &mut Statement, tier: SearchTier, text: &QueryForms) {
     let name_does_not_start_with_query = |sql: &mut Statement| {
         sql.sql("NOT (");
         push_starts_with(sql, "f.search_name", &text.text, text.successor.as_deref());
@@ -199,36 +204,23 @@ fn push_matches(sql: &mut Statement, tier: SearchTier, text: &Text_) {
             name_does_not_start_with_query(sql);
             if text.longer_than_word_keys {
                 sql.sql(" AND f.search_text LIKE ")
-                    .bind(Bind::Text(format!("% {}%", escape_like(&text.text))));
+                    .bind(Bind::Text(text.later_word.clone()));
             }
         }
         SearchTier::Substring => {
             sql.sql("f.search_text LIKE ")
-                .bind(Bind::Text(format!("%{}%", escape_like(&text.text))))
+                .bind(Bind::Text(text.contains.clone()))
                 .sql(" AND f.search_text NOT LIKE ")
-                .bind(Bind::Text(format!("% {}%", escape_like(&text.text))))
+                .bind(Bind::Text(text.later_word.clone()))
                 .sql(" AND ");
             name_does_not_start_with_query(sql);
         }
         SearchTier::Similar => {
             sql.bind(Bind::Text(text.text.clone()))
                 .sql(" <% f.search_text AND f.search_text NOT LIKE ")
-                .bind(Bind::Text(format!("%{}%", escape_like(&text.text))));
+                .bind(Bind::Text(text.contains.clone()));
         }
     }
-}
-
-/// Normalised text has no `%`, `_` or `\` (they are punctuation), but patterns must stay safe whatever the
-/// normaliser becomes.
-fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The request's filters: category, brand, and "only what I can eat".
@@ -305,7 +297,7 @@ fn push_branch(
     branch: usize,
     after: Option<&SearchPosition>,
 ) {
-    let text = query.query.map(Text_::of);
+    let text = query.query.map(QueryForms::of);
     sql.sql(format!("(SELECT {branch}::int2 AS branch, "));
     push_sort_key(sql, tier, text.as_ref());
     sql.sql(" AS sort_key, ").sql(FOOD_COLUMNS);
