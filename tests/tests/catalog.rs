@@ -141,6 +141,10 @@ async fn a_verified_user_adds_scans_and_searches_foods() {
         [json!("Cola Salted Crisps"), json!("Coca-Cola Classic")]
     );
     assert!(page["next_cursor"].is_null());
+    // A misspelt word finds what it was meant to.
+    let (status, page, _) = send(c.get(api.url("/api/v1/foods?q=coca%20cola%20clasic"))).await;
+    assert_eq!(status, 200, "{page:#}");
+    assert_eq!(page["items"][0]["name"], "Coca-Cola Classic", "{page:#}");
 
     let (_, page, _) = send(c.get(api.url("/api/v1/foods?q=cola")).bearer_auth(&demo)).await;
     let items = page["items"].as_array().unwrap();

@@ -98,8 +98,9 @@ impl FoodService {
         let mut tiers = &plan[start..];
         // Misspellings are offered when few foods contain the text: on a first page that the exact tiers did not
         // fill, or when paging inside them already; never after pages of real matches.
-        if after.is_some() && tiers.first() != Some(&SearchTier::Similar) {
-            tiers = tiers.strip_suffix(&[SearchTier::Similar]).unwrap_or(tiers);
+        if after.is_some() && !tiers.first().is_some_and(|tier| tier.is_correction()) {
+            let real_matches = tiers.iter().take_while(|tier| !tier.is_correction()).count();
+            tiers = &tiers[..real_matches];
         }
         let rows = self
             .foods
@@ -429,7 +430,7 @@ mod tests {
             .search(None, request("choclate", 20, None))
             .await
             .unwrap();
-        assert_eq!(page.items.len(), 5);
+        assert_eq!(page.items.len(), 6);
         assert_eq!(
             *asked.lock().unwrap(),
             [[
@@ -437,7 +438,28 @@ mod tests {
                 SearchTier::NamePrefix,
                 SearchTier::WordPrefix,
                 SearchTier::Substring,
-                SearchTier::Similar
+                SearchTier::CorrectedPrefix,
+                SearchTier::CorrectedWordPrefix
+            ]]
+        );
+        // A page that ends among the corrections resumes there.
+        let page = service
+            .search(None, request("choclate", 5, None))
+            .await
+            .unwrap();
+        let cursor = page.next_cursor.unwrap().as_str().to_owned();
+        asked.lock().unwrap().clear();
+        let page = service
+            .search(None, request("choclate", 5, Some(cursor)))
+            .await
+            .unwrap();
+        let names: Vec<_> = page.items.iter().map(|v| v.food.draft.name()).collect();
+        assert_eq!(names, ["CorrectedWordPrefix 0"]);
+        assert_eq!(
+            *asked.lock().unwrap(),
+            [[
+                SearchTier::CorrectedPrefix,
+                SearchTier::CorrectedWordPrefix
             ]]
         );
         // One- and two-letter queries only take the prefix paths.

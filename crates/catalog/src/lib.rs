@@ -36,7 +36,7 @@ pub use imports::{
     ImportStatus, NewImport, RunImport, RunOutcome,
 };
 pub use reanalysis::Reanalysis;
-pub use search::{SearchQuery, normalise_name};
+pub use search::{SearchQuery, TRIGRAM_CHARS, normalise_name};
 pub use stored::{
     Actor, AnalysedFood, BatchOutcome, Food, FoodSearchRequest, SearchPosition, SearchTier,
     Suitability, SuitabilityFilter, TierQuery,

@@ -54,8 +54,12 @@ pub enum SearchTier {
     WordPrefix,
     /// The query is somewhere else in the name or brand.
     Substring,
-    /// Close misspellings, best first; only when few foods contain the query itself.
-    Similar,
+    /// Close misspellings, only when few foods contain the query itself: the query with each unknown or rare
+    /// word corrected to a close, more common word of the catalog ("choclate" → "chocolate"); names that start
+    /// with the correction.
+    CorrectedPrefix,
+    /// A word of the name or brand starts with the correction.
+    CorrectedWordPrefix,
 }
 
 impl SearchTier {
@@ -67,8 +71,21 @@ impl SearchTier {
             None => &[All],
             // No trigram can be taken from a word under three characters: b-tree prefix paths only.
             Some(q) if q.is_short() => &[Exact, NamePrefix, BrandPrefix],
-            Some(_) => &[Exact, NamePrefix, WordPrefix, Substring, Similar],
+            Some(_) => &[
+                Exact,
+                NamePrefix,
+                WordPrefix,
+                Substring,
+                CorrectedPrefix,
+                CorrectedWordPrefix,
+            ],
         }
+    }
+
+    /// Whether the tier holds the matches of a corrected query rather than of the query itself.
+    #[must_use]
+    pub fn is_correction(self) -> bool {
+        matches!(self, Self::CorrectedPrefix | Self::CorrectedWordPrefix)
     }
 
     /// This tier alone, as a plan.
@@ -82,7 +99,8 @@ impl SearchTier {
             BrandPrefix => &[BrandPrefix],
             WordPrefix => &[WordPrefix],
             Substring => &[Substring],
-            Similar => &[Similar],
+            CorrectedPrefix => &[CorrectedPrefix],
+            CorrectedWordPrefix => &[CorrectedWordPrefix],
         }
     }
 }

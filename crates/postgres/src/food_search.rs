@@ -5,17 +5,18 @@
 //! "starts with q" is the range `[q, successor(q))`, which a b-tree serves in result order whether or not the
 //! planner knows `q`; so the tiers up to word prefixes are branches of one prepared statement, each with its
 //! own `LIMIT`, and PostgreSQL stops reading once the page is full: a page that the exact and prefix tiers fill
-//! never touches the word-start index. Substrings and misspellings go through the trigram index, whose best
-//! plan depends on how common the text is: they are planned with their values, one tier at a time, and only
-//! when the page still has room. See docs/catalog.md.
+//! never touches the word-start index. Substrings go through the trigram index, whose best plan depends on how
+//! common the text is: they are planned with their values, and only when the page still has room. Misspellings
+//! are corrected word by word against the catalog's vocabulary (`search_words`, a trigram index over distinct
+//! words rather than over every food), and the corrected query is then looked up like a query's prefixes. See
+//! docs/catalog.md.
 
 use diesel::dsl::AsSelect;
 use diesel::pg::Pg;
-use diesel::result::Error as DieselError;
 use diesel::sql_types::{SmallInt, Text};
 use diesel::{QueryResult, QueryableByName};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
-use diningcoach_catalog::{Food, SearchPosition, SearchQuery, SearchTier, TierQuery};
+use diningcoach_catalog::{Food, SearchPosition, SearchQuery, SearchTier, TRIGRAM_CHARS, TierQuery};
 use diningcoach_dietary::{Basis, Nutrient};
 use diningcoach_kernel::InfraError;
 
@@ -34,21 +35,47 @@ const FOOD_COLUMNS: &str = "f.id, f.food_code, f.barcode, f.kind, f.source, f.na
 /// Word starts are stored cut to this many characters (see the `food_words` migration).
 const WORD_KEY_CHARS: usize = 32;
 
-/// pg_trgm's default word-similarity threshold (0.6) misses common misspellings ("choclate" is 0.58 from
-/// "chocolate", "yoghurt" 0.5 from "yogurt"). Set for the misspelling query's transaction only.
-const WORD_SIMILARITY_THRESHOLD: &str = "0.45";
+/// How close (pg_trgm similarity) a catalog word must be to a query word to correct it: "choclate" is 0.58 from
+/// "chocolate", "yoghurt" 0.5 from "yogurt", while "milk" is 0.43 from "mild" (never corrected, being common).
+const MIN_CLOSENESS: f64 = 0.4;
 
-/// The misspelling query rechecks every food sharing enough trigrams with the query, which at catalog scale
-/// can be a large share of it: its time is bounded so that one search cannot hold a connection.
-const SIMILAR_TIMEOUT_MS: &str = "250";
+/// Candidate corrections weighed per query word, closest first.
+const CORRECTION_CANDIDATES: i64 = 5;
+
+/// Foods counted per index when weighing a word's use: enough to tell a common word from a rare one, few enough
+/// to cost a short index range read.
+const USE_COUNT_CAP: i64 = 100;
 
 /// A food found by a search: the branch of the statement that found it, its sort key there, the food.
 type RankedRow = (i16, String, FoodRow);
 type RankedSql = (SmallInt, Text, AsSelect<FoodRow, Pg>);
 
-/// Whether a tier is a b-tree range read in result order (see the module's documentation).
-fn is_index_ordered(tier: SearchTier) -> bool {
-    !matches!(tier, SearchTier::Substring | SearchTier::Similar)
+/// How a tier's matches are read (see the module's documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// b-tree ranges in result order: the tiers of a run share one prepared statement.
+    Ordered,
+    /// The trigram index, planned with the query's values.
+    Trigram,
+    /// b-tree ranges in result order over the corrected query, once the correction is known.
+    Corrected,
+}
+
+fn access(tier: SearchTier) -> Access {
+    match tier {
+        SearchTier::Substring => Access::Trigram,
+        SearchTier::CorrectedPrefix | SearchTier::CorrectedWordPrefix => Access::Corrected,
+        SearchTier::All
+        | SearchTier::Exact
+        | SearchTier::NamePrefix
+        | SearchTier::BrandPrefix
+        | SearchTier::WordPrefix => Access::Ordered,
+    }
+}
+
+/// The runs of tiers that one statement each serves, in order.
+fn runs(tiers: &[SearchTier]) -> impl Iterator<Item = &[SearchTier]> {
+    tiers.chunk_by(|a, b| access(*a) == access(*b))
 }
 
 /// The smallest string greater than every string that starts with `prefix`, in the "C" collation (code point
@@ -123,41 +150,59 @@ fn push_starts_with(
 }
 
 /// The sort key of a tier, as selected and compared with cursors. Results are ordered by it, then by food.
-fn push_sort_key(sql: &mut Statement, tier: SearchTier, text: Option<&QueryForms>) {
-    match (tier, text) {
-        (SearchTier::BrandPrefix, _) => {
-            sql.sql("(f.search_brand || ' ' || f.search_name)");
-        }
-        (SearchTier::WordPrefix, _) => {
-            sql.sql("w.word");
-        }
-        // Misspellings are ordered by closeness, then name: 1000 − word similarity × 1000, zero-padded so that
-        // text order is numeric order. The key is computed by PostgreSQL only, so a cursor compares like with
-        // like.
-        (SearchTier::Similar, Some(text)) => {
-            sql.sql("(lpad((1000 - (word_similarity(")
-                .bind(Bind::Text(text.text.clone()))
-                .sql(", f.search_text) * 1000)::int)::text, 4, '0') || f.search_name)");
-        }
-        _ => {
-            sql.sql("f.search_name");
-        }
+fn sort_key(tier: SearchTier) -> &'static str {
+    match tier {
+        SearchTier::BrandPrefix => "(f.search_brand || ' ' || f.search_name)",
+        SearchTier::WordPrefix | SearchTier::CorrectedWordPrefix => "w.word",
+        _ => "f.search_name",
     }
 }
 
 fn food_id_column(tier: SearchTier) -> &'static str {
     match tier {
-        SearchTier::WordPrefix => "w.food_id",
+        SearchTier::WordPrefix | SearchTier::CorrectedWordPrefix => "w.food_id",
         _ => "f.id",
     }
 }
 
+/// The texts a search compares: the query and, for the corrected tiers, its correction.
+struct Texts {
+    query: QueryForms,
+    correction: Option<QueryForms>,
+}
+
 /// What a tier matches, excluding the better tiers' matches.
-fn push_matches(sql: &mut Statement, tier: SearchTier, text: &QueryForms) {
-    let name_does_not_start_with_query = |sql: &mut Statement| {
+fn push_matches(sql: &mut Statement, tier: SearchTier, texts: &Texts) {
+    let query = &texts.query;
+    let name_does_not_start_with = |sql: &mut Statement, text: &QueryForms| {
         sql.sql("NOT (");
         push_starts_with(sql, "f.search_name", &text.text, text.successor.as_deref());
         sql.sql(")");
+    };
+    let word_starts_with = |sql: &mut Statement, text: &QueryForms| {
+        push_starts_with(
+            sql,
+            "w.word",
+            &text.word_key,
+            text.word_key_successor.as_deref(),
+        );
+        // Each food once, at its first word start that matches.
+        sql.sql(
+            " AND NOT EXISTS (SELECT 1 FROM food_words AS earlier \
+             WHERE earlier.food_id = w.food_id AND earlier.word < w.word AND ",
+        );
+        push_starts_with(
+            sql,
+            "earlier.word",
+            &text.word_key,
+            text.word_key_successor.as_deref(),
+        );
+        sql.sql(") AND ");
+        name_does_not_start_with(sql, text);
+        if text.longer_than_word_keys {
+            sql.sql(" AND f.search_text LIKE ")
+                .bind(Bind::Text(text.later_word.clone()));
+        }
     };
     match tier {
         SearchTier::All => {
@@ -165,60 +210,50 @@ fn push_matches(sql: &mut Statement, tier: SearchTier, text: &QueryForms) {
         }
         SearchTier::Exact => {
             sql.sql("f.search_name = ")
-                .bind(Bind::Text(text.text.clone()));
+                .bind(Bind::Text(query.text.clone()));
         }
         SearchTier::NamePrefix => {
-            push_starts_with(sql, "f.search_name", &text.text, text.successor.as_deref());
+            push_starts_with(sql, "f.search_name", &query.text, query.successor.as_deref());
             sql.sql(" AND f.search_name <> ")
-                .bind(Bind::Text(text.text.clone()));
+                .bind(Bind::Text(query.text.clone()));
         }
         SearchTier::BrandPrefix => {
             push_starts_with(
                 sql,
                 "(f.search_brand || ' ' || f.search_name)",
-                &text.text,
-                text.successor.as_deref(),
+                &query.text,
+                query.successor.as_deref(),
             );
             sql.sql(" AND ");
-            name_does_not_start_with_query(sql);
+            name_does_not_start_with(sql, query);
         }
-        SearchTier::WordPrefix => {
-            push_starts_with(
-                sql,
-                "w.word",
-                &text.word_key,
-                text.word_key_successor.as_deref(),
-            );
-            // Each food once, at its first word start that matches.
-            sql.sql(
-                " AND NOT EXISTS (SELECT 1 FROM food_words AS earlier \
-                 WHERE earlier.food_id = w.food_id AND earlier.word < w.word AND ",
-            );
-            push_starts_with(
-                sql,
-                "earlier.word",
-                &text.word_key,
-                text.word_key_successor.as_deref(),
-            );
-            sql.sql(") AND ");
-            name_does_not_start_with_query(sql);
-            if text.longer_than_word_keys {
-                sql.sql(" AND f.search_text LIKE ")
-                    .bind(Bind::Text(text.later_word.clone()));
-            }
-        }
+        SearchTier::WordPrefix => word_starts_with(sql, query),
         SearchTier::Substring => {
             sql.sql("f.search_text LIKE ")
-                .bind(Bind::Text(text.contains.clone()))
+                .bind(Bind::Text(query.contains.clone()))
                 .sql(" AND f.search_text NOT LIKE ")
-                .bind(Bind::Text(text.later_word.clone()))
+                .bind(Bind::Text(query.later_word.clone()))
                 .sql(" AND ");
-            name_does_not_start_with_query(sql);
+            name_does_not_start_with(sql, query);
         }
-        SearchTier::Similar => {
-            sql.bind(Bind::Text(text.text.clone()))
-                .sql(" <% f.search_text AND f.search_text NOT LIKE ")
-                .bind(Bind::Text(text.contains.clone()));
+        SearchTier::CorrectedPrefix | SearchTier::CorrectedWordPrefix => {
+            let Some(correction) = &texts.correction else {
+                sql.sql("FALSE");
+                return;
+            };
+            if tier == SearchTier::CorrectedPrefix {
+                push_starts_with(
+                    sql,
+                    "f.search_name",
+                    &correction.text,
+                    correction.successor.as_deref(),
+                );
+            } else {
+                word_starts_with(sql, correction);
+            }
+            // What contains the query itself was found by its own tiers.
+            sql.sql(" AND f.search_text NOT LIKE ")
+                .bind(Bind::Text(query.contains.clone()));
         }
     }
 }
@@ -295,20 +330,21 @@ fn push_branch(
     query: &TierQuery<'_>,
     tier: SearchTier,
     branch: usize,
+    texts: Option<&Texts>,
     after: Option<&SearchPosition>,
 ) {
-    let text = query.query.map(QueryForms::of);
-    sql.sql(format!("(SELECT {branch}::int2 AS branch, "));
-    push_sort_key(sql, tier, text.as_ref());
-    sql.sql(" AS sort_key, ").sql(FOOD_COLUMNS);
+    sql.sql(format!("(SELECT {branch}::int2 AS branch, "))
+        .sql(sort_key(tier))
+        .sql(" AS sort_key, ")
+        .sql(FOOD_COLUMNS);
     sql.sql(match tier {
-        SearchTier::WordPrefix => {
+        SearchTier::WordPrefix | SearchTier::CorrectedWordPrefix => {
             " FROM food_words AS w JOIN foods AS f ON f.id = w.food_id WHERE "
         }
         _ => " FROM foods AS f WHERE ",
     });
-    match &text {
-        Some(text) => push_matches(sql, tier, text),
+    match texts {
+        Some(texts) => push_matches(sql, tier, texts),
         // Only the `All` tier goes without text; any other matches nothing.
         None => {
             sql.sql(if tier == SearchTier::All {
@@ -320,9 +356,9 @@ fn push_branch(
     }
     if let Some(after) = after {
         // `(key, id) > ($key, $id)`: a row comparison that the tier's b-tree serves as a range.
-        sql.sql(" AND (");
-        push_sort_key(sql, tier, text.as_ref());
-        sql.sql(", ")
+        sql.sql(" AND (")
+            .sql(sort_key(tier))
+            .sql(", ")
             .sql(food_id_column(tier))
             .sql(") > (")
             .bind(Bind::Text(after.key.clone()))
@@ -338,24 +374,30 @@ fn push_branch(
         .sql(")");
 }
 
-/// A run of tiers as one statement, best first: branch `i` holds the matches of `tiers[i]`.
+/// A run of tiers as one statement, best first: branch `i` holds the matches of `tiers[i]`. `correction` is
+/// the corrected query, for the corrected tiers.
 fn tiers_statement(
     query: &TierQuery<'_>,
     tiers: &[SearchTier],
     resumes: bool,
+    correction: Option<&SearchQuery>,
 ) -> Statement<RankedSql> {
-    let mut sql = if tiers.iter().copied().all(is_index_ordered) {
-        Statement::prepared()
-    } else {
+    let mut sql = if tiers.iter().any(|tier| access(*tier) == Access::Trigram) {
         Statement::one_off()
+    } else {
+        Statement::prepared()
     };
+    let texts = query.query.map(|text| Texts {
+        query: QueryForms::of(text),
+        correction: correction.map(QueryForms::of),
+    });
     sql.sql("SELECT * FROM (");
     for (branch, &tier) in tiers.iter().enumerate() {
         if branch > 0 {
             sql.sql(" UNION ALL ");
         }
         let after = query.after.filter(|_| resumes && branch == 0);
-        push_branch(&mut sql, query, tier, branch, after);
+        push_branch(&mut sql, query, tier, branch, texts.as_ref(), after);
     }
     // Append runs its branches in order and this limit stops it: later tiers are not read once the page is full.
     sql.sql(") AS found LIMIT ")
@@ -363,67 +405,103 @@ fn tiers_statement(
     sql.returning()
 }
 
-/// The statements of a search, in order, with the tiers each one covers: the index-ordered tiers together, then
-/// each trigram tier on its own. Only the first resumes after the cursor.
-fn statements<'t>(query: &TierQuery<'t>) -> Vec<(Statement<RankedSql>, &'t [SearchTier])> {
-    let ordered = query
-        .tiers
-        .iter()
-        .take_while(|tier| is_index_ordered(**tier))
-        .count();
-    let (indexed, trigram) = query.tiers.split_at(ordered);
-    let runs = std::iter::once(indexed)
-        .filter(|run| !run.is_empty())
-        .chain(trigram.chunks(1));
-    runs.enumerate()
-        .map(|(i, run)| (tiers_statement(query, run, i == 0), run))
-        .collect()
+/// The query with its unknown or rare words corrected: each word of three characters or more is replaced by
+/// the closest catalog word (pg_trgm similarity at least [`MIN_CLOSENESS`]) that more foods use, counting up to
+/// [`USE_COUNT_CAP`] per index (names that start with the word, word starts). A common word is thus never
+/// corrected, a word no food uses any more never offered, and words that contain the query word are left out
+/// (the substring tier found them). Shorter words are kept as they are.
+fn correction_statement(query: &SearchQuery) -> Statement<Text> {
+    let words: Vec<String> = query.as_str().split(' ').map(str::to_owned).collect();
+    // `word || U+10FFFF` bounds the strings that start with `word` (in the "C" collation) closely enough for
+    // counting.
+    let uses = |word: &str| {
+        format!(
+            "((SELECT count(*) FROM (SELECT 1 FROM foods AS f \
+               WHERE f.search_name >= {word} AND f.search_name < {word} || chr(1114111) \
+               LIMIT {USE_COUNT_CAP}) AS n) \
+             + (SELECT count(*) FROM (SELECT 1 FROM food_words AS w \
+               WHERE w.word >= {word} AND w.word < {word} || chr(1114111) \
+               LIMIT {USE_COUNT_CAP}) AS n))"
+        )
+    };
+    let mut sql = Statement::prepared();
+    sql.sql("SELECT coalesce(c.word, q.word) FROM unnest(")
+        .bind(Bind::Texts(words))
+        .sql(format!(
+            "::text[]) WITH ORDINALITY AS q(word, i) \
+             LEFT JOIN LATERAL (\
+               SELECT v.word FROM (\
+                 SELECT s.word, similarity(s.word, q.word) AS closeness FROM search_words AS s \
+                 WHERE s.word % q.word AND similarity(s.word, q.word) >= {MIN_CLOSENESS} \
+                   AND strpos(s.word, q.word) = 0 \
+                 ORDER BY closeness DESC, s.word LIMIT {CORRECTION_CANDIDATES}\
+               ) AS v \
+               WHERE {} > {} \
+               ORDER BY v.closeness DESC, v.word LIMIT 1\
+             ) AS c ON length(q.word) >= {TRIGRAM_CHARS} \
+             ORDER BY q.i",
+            uses("v.word"),
+            uses("q.word"),
+        ));
+    sql.returning()
 }
 
-/// Runs a statement. The trigram tiers are planned with their values, in a transaction that scopes that setting
-/// (and, for misspellings, their similarity threshold and time bound).
+/// The query corrected by [`correction_statement`]; `None` when no word of it needs correcting.
+async fn correct(
+    conn: &mut AsyncPgConnection,
+    query: &SearchQuery,
+) -> QueryResult<Option<SearchQuery>> {
+    let words: Vec<String> = correction_statement(query).load(conn).await?;
+    let corrected = words.join(" ");
+    Ok(SearchQuery::parse(&corrected)
+        .ok()
+        .filter(|corrected| corrected != query))
+}
+
+/// The statement of a run of tiers, resuming after the cursor when it is the search's first; `None` for the
+/// corrected tiers of a query that needs no correcting.
+async fn run_statement(
+    conn: &mut AsyncPgConnection,
+    query: &TierQuery<'_>,
+    tiers: &[SearchTier],
+    first: bool,
+) -> QueryResult<Option<Statement<RankedSql>>> {
+    let correction = match (tiers.first().copied().map(access), query.query) {
+        (Some(Access::Corrected), Some(text)) => match correct(conn, text).await? {
+            Some(correction) => Some(correction),
+            None => return Ok(None),
+        },
+        (Some(Access::Corrected), None) => return Ok(None),
+        _ => None,
+    };
+    Ok(Some(tiers_statement(
+        query,
+        tiers,
+        first,
+        correction.as_ref(),
+    )))
+}
+
+/// Runs a statement. The trigram tier is planned with its values, in a transaction that scopes that setting.
 async fn load(
     conn: &mut AsyncPgConnection,
     statement: Statement<RankedSql>,
     tiers: &[SearchTier],
 ) -> QueryResult<Vec<RankedRow>> {
-    if tiers.iter().copied().all(is_index_ordered) {
+    if !tiers.iter().any(|tier| access(*tier) == Access::Trigram) {
         return statement.load(conn).await;
     }
-    let similar = tiers == [SearchTier::Similar];
-    let found = conn
-        .transaction(async |conn| {
-            plan_with_values(conn, similar).await?;
-            statement.load(conn).await
-        })
-        .await;
-    match found {
-        Err(error) if similar && is_timeout(&error) => {
-            // Suggestions are a courtesy: past their time budget the page goes without them.
-            tracing::warn!("misspelling search timed out; no suggestions");
-            Ok(Vec::new())
-        }
-        other => other,
-    }
+    conn.transaction(async |conn| {
+        plan_with_values(conn).await?;
+        statement.load(conn).await
+    })
+    .await
 }
 
-/// Settings for the rest of the transaction: plans made with the statement's values and, for misspellings,
-/// pg_trgm's threshold and a time bound.
-async fn plan_with_values(conn: &mut AsyncPgConnection, similar: bool) -> QueryResult<()> {
-    let mut sql = Statement::prepared();
-    sql.sql("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)");
-    if similar {
-        sql.sql(", set_config('pg_trgm.word_similarity_threshold', ")
-            .bind(Bind::Text(WORD_SIMILARITY_THRESHOLD.to_owned()))
-            .sql(", true), set_config('statement_timeout', ")
-            .bind(Bind::Text(SIMILAR_TIMEOUT_MS.to_owned()))
-            .sql(", true)");
-    }
-    sql.execute(conn).await.map(|_| ())
-}
-
-fn is_timeout(error: &DieselError) -> bool {
-    matches!(error, DieselError::DatabaseError(_, info) if info.message().contains("statement timeout"))
+/// Plans made with the statement's values, for the rest of the transaction.
+async fn plan_with_values(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    conn.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        .await
 }
 
 /// Up to `query.limit` foods of `query.tiers`, best tier first, on one connection; later statements run only
@@ -434,10 +512,16 @@ pub(crate) async fn search(
 ) -> Result<Vec<(Food, SearchPosition)>, InfraError> {
     let wanted = usize::from(query.limit);
     let mut found: Vec<(Food, SearchPosition)> = Vec::with_capacity(wanted);
-    for (statement, tiers) in statements(query) {
+    for (i, tiers) in runs(query.tiers).enumerate() {
         if found.len() >= wanted {
             break;
         }
+        let Some(statement) = run_statement(conn, query, tiers, i == 0)
+            .await
+            .map_err(PgError::from)?
+        else {
+            continue;
+        };
         let rows = load(conn, statement, tiers).await.map_err(PgError::from)?;
         for (branch, key, row) in rows.into_iter().take(wanted - found.len()) {
             let tier = usize::try_from(branch)
@@ -462,16 +546,37 @@ struct PlanLine {
     line: String,
 }
 
-/// The plan of the first statement of a search, as PostgreSQL makes it for a prepared statement: `generic`
-/// without knowing the values (what a prepared statement settles on), otherwise with them.
+/// The plans of the statements of the first run of a search's tiers, one line per node (for the corrected tiers:
+/// the correction look-up, then the corrected search), as PostgreSQL makes them for a prepared statement: `generic` without knowing the
+/// values (what a prepared statement settles on), otherwise with them. The trigram tier is always planned with
+/// its values, as it runs.
 pub(crate) async fn explain(
     conn: &mut AsyncPgConnection,
     query: &TierQuery<'_>,
     generic: bool,
-) -> Result<Vec<String>, InfraError> {
-    let Some((statement, tiers)) = statements(query).into_iter().next() else {
+) -> Result<Vec<Vec<String>>, InfraError> {
+    let Some(tiers) = runs(query.tiers).next() else {
         return Ok(Vec::new());
     };
+    let mut plans = Vec::new();
+    if let (Some(Access::Corrected), Some(text)) = (tiers.first().copied().map(access), query.query) {
+        plans.push(explain_statement(conn, &correction_statement(text), generic).await?);
+    }
+    let statement = run_statement(conn, query, tiers, true)
+        .await
+        .map_err(PgError::from)?;
+    if let Some(statement) = statement {
+        let trigram = tiers.iter().any(|tier| access(*tier) == Access::Trigram);
+        plans.push(explain_statement(conn, &statement, generic && !trigram).await?);
+    }
+    Ok(plans)
+}
+
+async fn explain_statement<Row>(
+    conn: &mut AsyncPgConnection,
+    statement: &Statement<Row>,
+    generic: bool,
+) -> Result<Vec<String>, InfraError> {
     let (text, values) = statement.with_literals();
     let mode = if generic {
         "force_generic_plan"
@@ -480,9 +585,6 @@ pub(crate) async fn explain(
     };
     let explained = conn
         .transaction(async |conn| {
-            if tiers == [SearchTier::Similar] {
-                plan_with_values(conn, true).await?;
-            }
             conn.batch_execute(&format!(
                 "SET LOCAL plan_cache_mode = {mode}; PREPARE explained_search AS {text}"
             ))

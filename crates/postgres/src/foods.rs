@@ -370,14 +370,14 @@ pub(crate) async fn upsert_foods(
 }
 
 impl PgFoodRepository {
-    /// The plan PostgreSQL chooses for the first statement of a search, one line per node; `generic` for the
-    /// plan of a prepared statement that does not know its values. Tests assert that each query shape uses the
+    /// The plans PostgreSQL chooses for the first statements of a search (see `food_search::explain`);
+    /// `generic` for the plans of prepared statements that do not know their values. Tests assert that each query shape uses the
     /// index it was designed with, so that an index regression fails CI rather than production.
     pub async fn explain_search(
         &self,
         query: &TierQuery<'_>,
         generic: bool,
-    ) -> Result<Vec<String>, InfraError> {
+    ) -> Result<Vec<Vec<String>>, InfraError> {
         let mut conn = checkout(&self.pool).await?;
         food_search::explain(&mut conn, query, generic).await
     }

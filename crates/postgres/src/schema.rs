@@ -158,6 +158,12 @@ diesel::table! {
 }
 
 diesel::table! {
+    search_words (word) {
+        word -> Text,
+    }
+}
+
+diesel::table! {
     user_profiles (user_id) {
         user_id -> Uuid,
         birth_year -> Nullable<Int2>,
@@ -202,6 +208,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     processed_jobs,
     refresh_tokens,
     scheduled_runs,
+    search_words,
     user_profiles,
     users,
 );
