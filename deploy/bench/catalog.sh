@@ -23,7 +23,7 @@ if [ "$generated" -lt "$COUNT" ]; then
   say "loading $COUNT generated foods (seed 7)"
   /usr/bin/time -f 'peak RSS %M KB, %e s' "$BIN/diningcoach-cli" catalog generate --count "$COUNT" --seed 7
 fi
-psql "$DATABASE_URL" -qc "VACUUM ANALYZE foods, food_words"
+psql "$DATABASE_URL" -qc "VACUUM ANALYZE foods, food_words, search_words"
 psql "$DATABASE_URL" -qAtc "SELECT count(*) || ' foods, table + indexes ' || pg_size_pretty(pg_total_relation_size('foods')) FROM foods"
 
 psql "$DATABASE_URL" -qAtc \

@@ -99,7 +99,10 @@ impl FoodService {
         // Misspellings are offered when few foods contain the text: on a first page that the exact tiers did not
         // fill, or when paging inside them already; never after pages of real matches.
         if after.is_some() && !tiers.first().is_some_and(|tier| tier.is_correction()) {
-            let real_matches = tiers.iter().take_while(|tier| !tier.is_correction()).count();
+            let real_matches = tiers
+                .iter()
+                .take_while(|tier| !tier.is_correction())
+                .count();
             tiers = &tiers[..real_matches];
         }
         let rows = self
@@ -457,10 +460,7 @@ mod tests {
         assert_eq!(names, ["CorrectedWordPrefix 0"]);
         assert_eq!(
             *asked.lock().unwrap(),
-            [[
-                SearchTier::CorrectedPrefix,
-                SearchTier::CorrectedWordPrefix
-            ]]
+            [[SearchTier::CorrectedPrefix, SearchTier::CorrectedWordPrefix]]
         );
         // One- and two-letter queries only take the prefix paths.
         asked.lock().unwrap().clear();

@@ -7,6 +7,7 @@ use diningcoach_catalog::{
     Actor, FoodFields, FoodId, FoodKind, FoodSearchRequest, FoodView, Gtin, NutrientsPer100g,
     SearchQuery, Suitability,
 };
+use diningcoach_dietary::PropertySet;
 use diningcoach_kernel::Limit;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -165,11 +166,10 @@ pub struct FoodResponse {
     updated_at: DateTime<Utc>,
 }
 
-fn codes<T: Serialize>(set: &T) -> Vec<String> {
-    serde_json::to_value(set)
-        .ok()
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default()
+fn codes(set: PropertySet) -> Vec<String> {
+    set.iter()
+        .map(|property| property.code().to_owned())
+        .collect()
 }
 
 impl From<FoodView> for FoodResponse {
@@ -203,9 +203,9 @@ impl From<FoodView> for FoodResponse {
             analysis: AnalysisDto {
                 version: analysis.version,
                 ingredients_declared: analysis.ingredients_declared,
-                contains: codes(&analysis.contains),
-                possibly: codes(&analysis.possibly),
-                traces: codes(&analysis.traces),
+                contains: codes(analysis.contains),
+                possibly: codes(analysis.possibly),
+                traces: codes(analysis.traces),
                 labels: analysis.labels.clone(),
                 unrecognised_ingredients: analysis.unrecognised.clone(),
             },

@@ -16,7 +16,9 @@ use diesel::pg::Pg;
 use diesel::sql_types::{SmallInt, Text};
 use diesel::{QueryResult, QueryableByName};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
-use diningcoach_catalog::{Food, SearchPosition, SearchQuery, SearchTier, TRIGRAM_CHARS, TierQuery};
+use diningcoach_catalog::{
+    Food, SearchPosition, SearchQuery, SearchTier, TRIGRAM_CHARS, TierQuery,
+};
 use diningcoach_dietary::{Basis, Nutrient};
 use diningcoach_kernel::InfraError;
 
@@ -36,7 +38,7 @@ const FOOD_COLUMNS: &str = "f.id, f.food_code, f.barcode, f.kind, f.source, f.na
 const WORD_KEY_CHARS: usize = 32;
 
 /// How close (pg_trgm similarity) a catalog word must be to a query word to correct it: "choclate" is 0.58 from
-/// "chocolate", "yoghurt" 0.5 from "yogurt", while "milk" is 0.43 from "mild" (never corrected, being common).
+/// "chocolate", "yoghurt" 0.5 from "yogurt", "milk" 0.43 from "mild".
 const MIN_CLOSENESS: f64 = 0.4;
 
 /// Candidate corrections weighed per query word, closest first.
@@ -45,6 +47,9 @@ const CORRECTION_CANDIDATES: i64 = 5;
 /// Foods counted per index when weighing a word's use: enough to tell a common word from a rare one, few enough
 /// to cost a short index range read.
 const USE_COUNT_CAP: i64 = 100;
+
+/// A query word used by fewer foods than this may be a misspelling; a more common one is taken as meant.
+const RARE_WORD_USES: i64 = 20;
 
 /// A food found by a search: the branch of the statement that found it, its sort key there, the food.
 type RankedRow = (i16, String, FoodRow);
@@ -213,7 +218,12 @@ fn push_matches(sql: &mut Statement, tier: SearchTier, texts: &Texts) {
                 .bind(Bind::Text(query.text.clone()));
         }
         SearchTier::NamePrefix => {
-            push_starts_with(sql, "f.search_name", &query.text, query.successor.as_deref());
+            push_starts_with(
+                sql,
+                "f.search_name",
+                &query.text,
+                query.successor.as_deref(),
+            );
             sql.sql(" AND f.search_name <> ")
                 .bind(Bind::Text(query.text.clone()));
         }
@@ -405,11 +415,11 @@ fn tiers_statement(
     sql.returning()
 }
 
-/// The query with its unknown or rare words corrected: each word of three characters or more is replaced by
-/// the closest catalog word (pg_trgm similarity at least [`MIN_CLOSENESS`]) that more foods use, counting up to
-/// [`USE_COUNT_CAP`] per index (names that start with the word, word starts). A common word is thus never
-/// corrected, a word no food uses any more never offered, and words that contain the query word are left out
-/// (the substring tier found them). Shorter words are kept as they are.
+/// The query with its unknown or rare words corrected. A word of three characters or more that fewer than
+/// [`RARE_WORD_USES`] foods use (counting names that start with it and word starts, up to [`USE_COUNT_CAP`] in
+/// each index) is replaced by the closest catalog word (pg_trgm similarity at least [`MIN_CLOSENESS`]) that more
+/// foods use and that does not contain it (the substring tier found those). So a common word ("milk", never
+/// "mild"; "greek", never "green") is never corrected, and a word that no food uses any more is never offered.
 fn correction_statement(query: &SearchQuery) -> Statement<Text> {
     let words: Vec<String> = query.as_str().split(' ').map(str::to_owned).collect();
     // `word || U+10FFFF` bounds the strings that start with `word` (in the "C" collation) closely enough for
@@ -425,24 +435,26 @@ fn correction_statement(query: &SearchQuery) -> Statement<Text> {
         )
     };
     let mut sql = Statement::prepared();
-    sql.sql("SELECT coalesce(c.word, q.word) FROM unnest(")
-        .bind(Bind::Texts(words))
-        .sql(format!(
-            "::text[]) WITH ORDINALITY AS q(word, i) \
-             LEFT JOIN LATERAL (\
-               SELECT v.word FROM (\
-                 SELECT s.word, similarity(s.word, q.word) AS closeness FROM search_words AS s \
-                 WHERE s.word % q.word AND similarity(s.word, q.word) >= {MIN_CLOSENESS} \
-                   AND strpos(s.word, q.word) = 0 \
-                 ORDER BY closeness DESC, s.word LIMIT {CORRECTION_CANDIDATES}\
-               ) AS v \
-               WHERE {} > {} \
-               ORDER BY v.closeness DESC, v.word LIMIT 1\
-             ) AS c ON length(q.word) >= {TRIGRAM_CHARS} \
-             ORDER BY q.i",
-            uses("v.word"),
-            uses("q.word"),
-        ));
+    sql.sql(format!(
+        "SELECT coalesce(c.word, q.word) FROM (SELECT u.word, u.i, {} AS uses FROM unnest(",
+        uses("u.word")
+    ))
+    .bind(Bind::Texts(words))
+    .sql(format!(
+        "::text[]) WITH ORDINALITY AS u(word, i)) AS q \
+         LEFT JOIN LATERAL (\
+           SELECT v.word FROM (\
+             SELECT s.word, similarity(s.word, q.word) AS closeness FROM search_words AS s \
+             WHERE s.word % q.word AND similarity(s.word, q.word) >= {MIN_CLOSENESS} \
+               AND strpos(s.word, q.word) = 0 \
+             ORDER BY closeness DESC, s.word LIMIT {CORRECTION_CANDIDATES}\
+           ) AS v \
+           WHERE {} > q.uses \
+           ORDER BY v.closeness DESC, v.word LIMIT 1\
+         ) AS c ON length(q.word) >= {TRIGRAM_CHARS} AND q.uses < {RARE_WORD_USES} \
+         ORDER BY q.i",
+        uses("v.word"),
+    ));
     sql.returning()
 }
 
@@ -559,7 +571,8 @@ pub(crate) async fn explain(
         return Ok(Vec::new());
     };
     let mut plans = Vec::new();
-    if let (Some(Access::Corrected), Some(text)) = (tiers.first().copied().map(access), query.query) {
+    if let (Some(Access::Corrected), Some(text)) = (tiers.first().copied().map(access), query.query)
+    {
         plans.push(explain_statement(conn, &correction_statement(text), generic).await?);
     }
     let statement = run_statement(conn, query, tiers, true)

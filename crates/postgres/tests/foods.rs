@@ -463,11 +463,7 @@ async fn every_search_shape_uses_its_index() {
                 tiers: &[SearchTier::CorrectedPrefix, SearchTier::CorrectedWordPrefix],
                 ..tier(SearchTier::All, Some(&typo))
             },
-            &[
-                "search_words",
-                "foods_search_name_idx",
-                "food_words_pkey",
-            ],
+            &["search_words", "foods_search_name_idx", "food_words_pkey"],
         ),
         (
             "the index-ordered tiers of a word query, in one statement",
@@ -486,6 +482,25 @@ async fn every_search_shape_uses_its_index() {
             &["foods_search_name_idx", "foods_brand_key_idx"],
         ),
     ];
+    // Over a catalog of some size, common words are kept as meant ("greek" is close to the more common "green")
+    // and rare ones corrected.
+    let greek = SearchQuery::parse("greek yogrt").unwrap();
+    let corrections: Vec<String> = repo
+        .search(&TierQuery {
+            tiers: &[SearchTier::CorrectedPrefix, SearchTier::CorrectedWordPrefix],
+            ..tier(SearchTier::All, Some(&greek))
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(food, _)| food.draft.search_name())
+        .collect();
+    assert!(!corrections.is_empty());
+    assert!(
+        corrections.iter().all(|name| name.contains("greek yogurt")),
+        "{corrections:?}"
+    );
+
     for (shape, query, indexes) in cases {
         // Statements kept prepared must do with the plan made without their values (reading the index in result
         // order, never sorting matches whose number it cannot know), and with the plans made with them; the
