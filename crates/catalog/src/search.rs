@@ -81,6 +81,17 @@ impl SearchQuery {
         format!("{}%", escape_like(&self.0))
     }
 
+    /// `LIKE` patterns for "contains this word", one per word of the query that a trigram index can serve. A text
+    /// contains the query only if its words contain each of these.
+    #[must_use]
+    pub fn word_patterns(&self) -> Vec<String> {
+        self.0
+            .split(' ')
+            .filter(|word| word.chars().count() >= TRIGRAM_CHARS)
+            .map(|word| format!("%{}%", escape_like(word)))
+            .collect()
+    }
+
     /// A `LIKE` pattern for "starts with the first `chars` characters of the query", for keys stored cut to
     /// that length (the word-start index); the full query must then be checked against the full text.
     #[must_use]
@@ -160,6 +171,8 @@ mod tests {
         let query = SearchQuery::parse("choc").unwrap();
         assert_eq!(query.contains_pattern(), "%choc%");
         assert_eq!(query.prefix_pattern(), "choc%");
+        let words = SearchQuery::parse("dark choc au lait").unwrap();
+        assert_eq!(words.word_patterns(), ["%dark%", "%choc%", "%lait%"]);
         assert_eq!(escape_like("50%_a\\"), "50\\%\\_a\\\\");
     }
 

@@ -4,6 +4,7 @@
 //! is a 128-bit mask, which makes evaluating a food against a profile a handful of AND instructions; it is
 //! serialised as the list of codes, never as bits, so that stored analyses survive the vocabulary growing.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::LazyLock;
 
@@ -171,6 +172,29 @@ impl Serialize for PropertySet {
     }
 }
 
+/// A code as read: borrowed from the input when it can be (stored analyses hold many; they are read with every
+/// page of search results), owned when the input needs unescaping.
+struct Code<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Code<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl<'de> Visitor<'de> for Text {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a property code")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, code: &'de str) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(code))
+            }
+            fn visit_str<E: de::Error>(self, code: &str) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(code.to_owned()))
+            }
+        }
+        deserializer.deserialize_str(Text).map(Code)
+    }
+}
+
 impl<'de> Deserialize<'de> for PropertySet {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Codes;
@@ -181,7 +205,7 @@ impl<'de> Deserialize<'de> for PropertySet {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PropertySet, A::Error> {
                 let mut set = PropertySet::EMPTY;
-                while let Some(code) = seq.next_element::<String>()? {
+                while let Some(Code(code)) = seq.next_element::<Code<'de>>()? {
                     let property = Property::from_code(&code).ok_or_else(|| {
                         de::Error::custom(format_args!(
                             "unknown property `{code}`: the analysis is older than the vocabulary, re-analyse"

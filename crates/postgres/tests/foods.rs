@@ -152,6 +152,18 @@ async fn every_tier_finds_its_own_matches_and_no_other_tiers() {
             "Pain au Chocolat"
         ]
     );
+    // Across words; and nothing when a word is in no word of the catalog (the look-up is then skipped).
+    let late_bar = SearchQuery::parse("late bar").unwrap();
+    assert_eq!(
+        names(&repo, &tier(SearchTier::Substring, Some(&late_bar))).await,
+        ["Chocolate Bar"]
+    );
+    let unknown = SearchQuery::parse("olat zzqx").unwrap();
+    assert!(
+        names(&repo, &tier(SearchTier::Substring, Some(&unknown)))
+            .await
+            .is_empty()
+    );
     // Accents and case do not matter.
     let creme = SearchQuery::parse("creme brulee").unwrap();
     assert_eq!(
