@@ -96,6 +96,7 @@ async fn a_verified_user_adds_scans_and_searches_foods() {
             send(c.get(api.url(&format!("/api/v1/foods/barcode/{code}")))).await;
         assert_eq!((status, found["id"].as_str()), (200, Some(id.as_str())));
         assert!(found["verdict"].is_null(), "anonymous: no verdict");
+        assert!(found["matched"].is_null(), "not a search");
     }
     let (status, problem, headers) =
         send(c.get(api.url("/api/v1/foods/barcode/049000028912"))).await;
@@ -140,11 +141,14 @@ async fn a_verified_user_adds_scans_and_searches_foods() {
         names,
         [json!("Cola Salted Crisps"), json!("Coca-Cola Classic")]
     );
+    assert_eq!(page["items"][0]["matched"], "name_prefix");
+    assert_eq!(page["items"][1]["matched"], "word_prefix");
     assert!(page["next_cursor"].is_null());
-    // A misspelt word finds what it was meant to.
+    // A misspelt word finds what it was meant to, marked as a correction.
     let (status, page, _) = send(c.get(api.url("/api/v1/foods?q=coca%20cola%20clasic"))).await;
     assert_eq!(status, 200, "{page:#}");
     assert_eq!(page["items"][0]["name"], "Coca-Cola Classic", "{page:#}");
+    assert_eq!(page["items"][0]["matched"], "corrected_prefix");
 
     let (_, page, _) = send(c.get(api.url("/api/v1/foods?q=cola")).bearer_auth(&demo)).await;
     let items = page["items"].as_array().unwrap();

@@ -21,6 +21,9 @@ use crate::verdicts::{VerdictReport, VerdictService};
 pub struct FoodView {
     pub food: Food,
     pub verdict: Option<VerdictReport>,
+    /// How a search with text found it, so that a client can tell corrections ("did you mean") from matches;
+    /// `None` outside searches and for searches without text.
+    pub matched: Option<SearchTier>,
 }
 
 /// Search, look-ups, contributions, edits.
@@ -121,7 +124,7 @@ impl FoodService {
             position.clone()
         });
         let mut items = Vec::with_capacity(page.items.len());
-        for (food, _) in page.items {
+        for (food, position) in page.items {
             let verdict = profile
                 .as_ref()
                 .map(|profile| self.verdicts.judge_food(&food, profile));
@@ -132,7 +135,11 @@ impl FoodService {
             {
                 continue;
             }
-            items.push(FoodView { food, verdict });
+            items.push(FoodView {
+                food,
+                verdict,
+                matched: Some(position.tier).filter(|tier| *tier != SearchTier::All),
+            });
         }
         Ok(Page {
             items,
@@ -269,7 +276,11 @@ impl FoodService {
             }
             None => None,
         };
-        Ok(FoodView { food, verdict })
+        Ok(FoodView {
+            food,
+            verdict,
+            matched: None,
+        })
     }
 }
 
@@ -397,6 +408,8 @@ mod tests {
             ]
         );
         assert!(page.items.iter().all(|v| v.verdict.is_none()));
+        assert_eq!(page.items[0].matched, Some(SearchTier::Exact));
+        assert_eq!(page.items[4].matched, Some(SearchTier::NamePrefix));
         let cursor = page.next_cursor.unwrap().as_str().to_owned();
         let page = service
             .search(None, request("choc", 5, Some(cursor)))

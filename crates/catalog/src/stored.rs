@@ -82,6 +82,21 @@ impl SearchTier {
         }
     }
 
+    /// The tier's name in the API and in cursors.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Exact => "exact",
+            Self::NamePrefix => "name_prefix",
+            Self::BrandPrefix => "brand_prefix",
+            Self::WordPrefix => "word_prefix",
+            Self::Substring => "substring",
+            Self::CorrectedPrefix => "corrected_prefix",
+            Self::CorrectedWordPrefix => "corrected_word_prefix",
+        }
+    }
+
     /// Whether the tier holds the matches of a corrected query rather than of the query itself.
     #[must_use]
     pub fn is_correction(self) -> bool {
@@ -180,4 +195,29 @@ pub struct TierQuery<'a> {
 pub struct BatchOutcome {
     pub inserted: u64,
     pub updated: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn tiers_are_named_alike_in_the_api_and_in_cursors() {
+        let long = SearchQuery::parse("chocolate").unwrap();
+        let short = SearchQuery::parse("ch").unwrap();
+        let tiers = [
+            SearchTier::plan(None),
+            SearchTier::plan(Some(&long)),
+            SearchTier::plan(Some(&short)),
+        ]
+        .concat();
+        for tier in tiers {
+            assert_eq!(
+                serde_json::to_string(&tier).unwrap(),
+                format!("\"{}\"", tier.as_str())
+            );
+        }
+    }
 }

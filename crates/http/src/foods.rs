@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use chrono::{DateTime, Utc};
 use diningcoach_catalog::{
     Actor, FoodFields, FoodId, FoodKind, FoodSearchRequest, FoodView, Gtin, NutrientsPer100g,
-    SearchQuery, Suitability,
+    SearchQuery, SearchTier, Suitability,
 };
 use diningcoach_dietary::PropertySet;
 use diningcoach_kernel::Limit;
@@ -160,6 +160,11 @@ pub struct FoodResponse {
     analysis: AnalysisDto,
     /// The caller's verdict with its reasons; absent for anonymous callers.
     verdict: Option<VerdictResponse>,
+    /// In search results with text, how the food matched, best first: `exact`, `name_prefix`, `brand_prefix`,
+    /// `word_prefix`, `substring`, then the corrections of a misspelt query, `corrected_prefix` and
+    /// `corrected_word_prefix` ("did you mean"). `null` elsewhere.
+    #[schema(example = "name_prefix")]
+    matched: Option<&'static str>,
     /// Also sent as the `ETag`; an admin edit sends it back in `If-Match`.
     version: i32,
     created_at: DateTime<Utc>,
@@ -174,7 +179,11 @@ fn codes(set: PropertySet) -> Vec<String> {
 
 impl From<FoodView> for FoodResponse {
     fn from(view: FoodView) -> Self {
-        let FoodView { food, verdict } = view;
+        let FoodView {
+            food,
+            verdict,
+            matched,
+        } = view;
         let draft = &food.draft;
         let analysis = &food.analysis;
         Self {
@@ -210,6 +219,7 @@ impl From<FoodView> for FoodResponse {
                 unrecognised_ingredients: analysis.unrecognised.clone(),
             },
             verdict: verdict.map(VerdictResponse::from),
+            matched: matched.map(SearchTier::as_str),
             version: food.version,
             created_at: food.created_at,
             updated_at: food.updated_at,
