@@ -393,24 +393,65 @@ impl Stack {
             .expect(sql);
         found.n
     }
+}
 
-    /// Removes the test's exchanges and queues from the shared broker.
-    pub async fn cleanup_broker(&self) {
-        let config = BrokerConfig {
-            prefix: self.prefix.clone(),
-            connection_name: format!("{}-cleanup", self.prefix),
-            ..BrokerConfig::default()
-        };
-        if let Ok(broker) = Broker::start(config) {
-            if broker
-                .wait_until_connected(Duration::from_secs(5))
-                .await
-                .is_ok()
+/// A stack removes its exchanges and queues from the shared broker when dropped, whether its test passed or
+/// panicked: the broker holds file descriptors for every queue, and a broker out of them stops accepting
+/// connections for every later test. The stack's processes, created after it, are gone by then. Drop runs
+/// inside the test's runtime, so the clean-up gets a thread and a runtime of its own.
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let prefix = self.prefix.clone();
+        let env = self.env.clone();
+        let cleanup = std::thread::spawn(move || {
+            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
             {
-                let _ = broker.delete_topology().await;
+                runtime.block_on(delete_topology(&prefix, &env));
             }
-            broker.shutdown().await;
+        });
+        let _ = cleanup.join();
+    }
+}
+
+/// Deletes the queues and exchanges of a stack. The clean-up connection declares the topology before anything
+/// else, so it must declare it as the stack's processes did (the same queue expiry, or the broker refuses the
+/// declaration), and it must know every retry delay that they may have used: the stack's and the defaults.
+async fn delete_topology(prefix: &str, env: &HashMap<String, String>) {
+    let defaults = BrokerConfig::default();
+    let mut retry_delays = defaults.retry_delays.clone();
+    let stack_delays = env
+        .get("JOB_RETRY_DELAYS_SECS")
+        .into_iter()
+        .flat_map(|list| list.split(','))
+        .filter_map(|secs| secs.trim().parse().ok())
+        .map(Duration::from_secs);
+    for delay in stack_delays {
+        if !retry_delays.contains(&delay) {
+            retry_delays.push(delay);
         }
+    }
+    let queue_expiry = env
+        .get("AMQP_QUEUE_EXPIRY_SECS")
+        .and_then(|secs| secs.parse().ok())
+        .map(Duration::from_secs);
+    let config = BrokerConfig {
+        prefix: prefix.to_owned(),
+        connection_name: format!("{prefix}-cleanup"),
+        retry_delays,
+        queue_expiry,
+        ..defaults
+    };
+    if let Ok(broker) = Broker::start(config) {
+        if broker
+            .wait_until_connected(Duration::from_secs(5))
+            .await
+            .is_ok()
+        {
+            let _ = broker.delete_topology().await;
+        }
+        broker.shutdown().await;
     }
 }
 

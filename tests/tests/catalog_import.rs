@@ -191,7 +191,6 @@ async fn an_admin_uploads_an_off_export_and_the_worker_imports_it() {
 
     api.process.terminate(Duration::from_secs(30)).await;
     worker.terminate(Duration::from_secs(30)).await;
-    stack.cleanup_broker().await;
     let _ = std::fs::remove_dir_all(&imports);
 }
 

@@ -89,5 +89,4 @@ async fn a_vegan_with_a_peanut_allergy_checks_a_label() {
     assert_eq!(anonymous.status(), 401);
 
     api.process.terminate(Duration::from_secs(30)).await;
-    stack.cleanup_broker().await;
 }

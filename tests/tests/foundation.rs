@@ -84,7 +84,6 @@ async fn the_api_serves_probes_docs_and_problems_and_stops_gracefully() {
         status.success(),
         "the API exited with {status} after SIGTERM"
     );
-    stack.cleanup_broker().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -121,7 +120,6 @@ async fn a_job_in_the_outbox_becomes_a_mail_on_the_smtp_server() {
         status.success(),
         "the worker exited with {status} after SIGTERM"
     );
-    stack.cleanup_broker().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -149,7 +147,6 @@ async fn an_smtp_outage_delays_mail_and_loses_none() {
     let mails = sink.wait_for(2, Duration::from_secs(30)).await;
     assert_eq!(mails.len(), 2);
     worker.terminate(Duration::from_secs(30)).await;
-    stack.cleanup_broker().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -195,5 +192,4 @@ async fn a_worker_killed_mid_job_loses_nothing() {
     .await;
     assert_eq!(sink.mails().len(), 1);
     restarted.terminate(Duration::from_secs(30)).await;
-    stack.cleanup_broker().await;
 }

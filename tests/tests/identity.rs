@@ -156,7 +156,6 @@ async fn a_user_signs_up_confirms_logs_in_refreshes_and_resets_the_password() {
     );
 
     api.process.terminate(Duration::from_secs(30)).await;
-    stack.cleanup_broker().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -309,7 +308,6 @@ async fn profiles_health_profiles_lockout_and_deletion() {
     assert_eq!(api.get_authed("/api/v1/me", token).await.status(), 404);
 
     api.process.terminate(Duration::from_secs(30)).await;
-    stack.cleanup_broker().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -333,7 +331,6 @@ async fn sign_up_never_waits_for_smtp_and_the_mail_follows_when_it_returns() {
     let mails = sink.wait_for(1, Duration::from_secs(30)).await;
     assert!(mails[0].contains("To: cy@example.org"));
     api.process.terminate(Duration::from_secs(30)).await;
-    stack.cleanup_broker().await;
 }
 
 /// 1,000 concurrent sign-ups for 250 addresses (each four times, in different cases): exactly one account, one
@@ -388,7 +385,6 @@ async fn concurrent_duplicate_sign_ups_make_one_account_per_address() {
         250
     );
     api.process.terminate(Duration::from_secs(30)).await;
-    stack.cleanup_broker().await;
 }
 
 /// The operator's commands: demo data (twice, to show it is idempotent) and an administrator.
@@ -468,5 +464,4 @@ async fn the_cli_loads_demo_data_and_creates_admins() {
     assert_eq!(health["diets"][0]["code"], "low_sodium");
     assert_eq!(stack.count("SELECT count(*) AS n FROM users").await, 3);
     api.process.terminate(Duration::from_secs(30)).await;
-    stack.cleanup_broker().await;
 }
