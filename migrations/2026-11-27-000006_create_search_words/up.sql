@@ -14,12 +14,11 @@ SELECT DISTINCT w.word
 FROM foods AS f, unnest(string_to_array(f.search_text, ' ')) AS w(word)
 WHERE length(w.word) >= 3;
 
--- The triggers that keep `food_words` now keep the vocabulary too. Words are inserted in order, so that two
--- writers adding the same new words cannot deadlock.
-CREATE OR REPLACE FUNCTION foods_words_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Words are inserted in order, so that two writers adding the same new words cannot deadlock. Inserted and
+-- updated foods alike (an update's transition table holds the new rows; a trigger with a transition table
+-- cannot be limited to the name columns, and words already known cost an index probe each).
+CREATE FUNCTION foods_vocabulary_written() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO food_words (word, food_id)
-    SELECT w.word, n.id FROM new_foods AS n, food_word_starts(n.search_text) AS w(word);
     INSERT INTO search_words (word)
     SELECT DISTINCT w.word
     FROM new_foods AS n, unnest(string_to_array(n.search_text, ' ')) AS w(word)
@@ -30,21 +29,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION foods_words_updated() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM food_words AS w
-    USING old_foods AS o JOIN new_foods AS n ON n.id = o.id
-    WHERE w.food_id = o.id AND o.search_text IS DISTINCT FROM n.search_text;
-    INSERT INTO food_words (word, food_id)
-    SELECT w.word, n.id
-    FROM old_foods AS o JOIN new_foods AS n ON n.id = o.id, food_word_starts(n.search_text) AS w(word)
-    WHERE o.search_text IS DISTINCT FROM n.search_text;
-    INSERT INTO search_words (word)
-    SELECT DISTINCT w.word
-    FROM old_foods AS o JOIN new_foods AS n ON n.id = o.id, unnest(string_to_array(n.search_text, ' ')) AS w(word)
-    WHERE o.search_text IS DISTINCT FROM n.search_text AND length(w.word) >= 3
-    ORDER BY w.word
-    ON CONFLICT DO NOTHING;
-    RETURN NULL;
-END
-$$;
+CREATE TRIGGER foods_vocabulary_on_insert AFTER INSERT ON foods
+    REFERENCING NEW TABLE AS new_foods FOR EACH STATEMENT EXECUTE FUNCTION foods_vocabulary_written();
+CREATE TRIGGER foods_vocabulary_on_update AFTER UPDATE ON foods
+    REFERENCING NEW TABLE AS new_foods FOR EACH STATEMENT EXECUTE FUNCTION foods_vocabulary_written();

@@ -620,6 +620,19 @@ async fn word_starts_follow_renames_and_deletes() {
             .await
             .is_empty()
     );
+    // The words of an updated food join the vocabulary: the new brand corrects a misspelling.
+    let misspelt = SearchQuery::parse("nibles").unwrap();
+    assert_eq!(
+        names(
+            &repo,
+            &TierQuery {
+                tiers: &[SearchTier::CorrectedPrefix, SearchTier::CorrectedWordPrefix],
+                ..tier(SearchTier::All, Some(&misspelt))
+            },
+        )
+        .await,
+        ["Oat Cookie"]
+    );
     let nibbles = SearchQuery::parse("nibb").unwrap();
     let found = repo
         .search(&tier(SearchTier::WordPrefix, Some(&nibbles)))
