@@ -3,12 +3,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::Bool;
-use diesel::upsert::excluded;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diningcoach_catalog::ports::FoodRepository;
 use diningcoach_catalog::{
@@ -22,10 +20,9 @@ use uuid::Uuid;
 use crate::food_search;
 use crate::pool::checkout;
 use crate::schema::foods;
+use crate::statement::{Bind, Statement};
 use crate::{PgError, PgPool};
 
-/// PostgreSQL's limit is 65,535 bind parameters per statement; a food takes 39.
-const ROWS_PER_INSERT: usize = 1_500;
 
 #[derive(Clone)]
 pub struct PgFoodRepository {
@@ -291,6 +288,168 @@ async fn barcode_taken(
     }
 }
 
+/// Tag lists travel joined by this separator, since the elements of a SQL array must all have the same
+/// dimensions; tags never hold control characters (`FoodDraft` refuses them).
+const TAG_SEPARATOR: &str = "\u{1f}";
+
+/// How a batch column reaches its table column.
+#[derive(Clone, Copy, PartialEq)]
+enum Carried {
+    AsIs,
+    /// Joined by [`TAG_SEPARATOR`], split again in SQL.
+    JoinedTags,
+}
+
+/// The columns of a batch upsert, in bind order: name, SQL type of one element, how it is carried. The
+/// statement and [`batch_columns`] follow this list.
+const BATCH_COLUMNS: [(&str, &str, Carried); 39] = [
+    ("id", "uuid", Carried::AsIs),
+    ("food_code", "text", Carried::AsIs),
+    ("barcode", "text", Carried::AsIs),
+    ("kind", "text", Carried::AsIs),
+    ("source", "text", Carried::AsIs),
+    ("name", "text", Carried::AsIs),
+    ("search_name", "text", Carried::AsIs),
+    ("brand", "text", Carried::AsIs),
+    ("search_brand", "text", Carried::AsIs),
+    ("country", "text", Carried::AsIs),
+    ("category_main", "text", Carried::AsIs),
+    ("category_sub", "text", Carried::AsIs),
+    ("serving_size_g", "float8", Carried::AsIs),
+    ("energy_kcal", "float8", Carried::AsIs),
+    ("protein_g", "float8", Carried::AsIs),
+    ("fat_g", "float8", Carried::AsIs),
+    ("saturated_fat_g", "float8", Carried::AsIs),
+    ("trans_fat_g", "float8", Carried::AsIs),
+    ("cholesterol_mg", "float8", Carried::AsIs),
+    ("carbohydrates_g", "float8", Carried::AsIs),
+    ("sugars_g", "float8", Carried::AsIs),
+    ("starch_g", "float8", Carried::AsIs),
+    ("fiber_g", "float8", Carried::AsIs),
+    ("sodium_mg", "float8", Carried::AsIs),
+    ("potassium_mg", "float8", Carried::AsIs),
+    ("phosphorus_mg", "float8", Carried::AsIs),
+    ("iodine_ug", "float8", Carried::AsIs),
+    ("caffeine_mg", "float8", Carried::AsIs),
+    ("alcohol_percent_vol", "float8", Carried::AsIs),
+    ("ingredients_text", "text", Carried::AsIs),
+    ("allergens", "text", Carried::JoinedTags),
+    ("traces", "text", Carried::JoinedTags),
+    ("labels", "text", Carried::JoinedTags),
+    ("storage_notes", "text", Carried::AsIs),
+    ("analysis", "text", Carried::AsIs),
+    ("analysis_version", "int4", Carried::AsIs),
+    ("dietary_tags", "text", Carried::JoinedTags),
+    ("created_by", "uuid", Carried::AsIs),
+    ("version", "int4", Carried::AsIs),
+];
+
+/// The batch upsert: one row per element of the column arrays. Its text does not depend on the batch, so a
+/// connection prepares and plans it once; a multi-row `VALUES` list of 1,500 rows had 58,500 parameters to
+/// parse and plan at every batch, a third of an import's database time.
+fn upsert_statement(columns: [Bind; BATCH_COLUMNS.len()]) -> Statement<Bool> {
+    let names: Vec<&str> = BATCH_COLUMNS.iter().map(|(name, ..)| *name).collect();
+    let names = names.join(", ");
+    let selected: Vec<String> = BATCH_COLUMNS
+        .iter()
+        .map(|(name, _, carried)| match carried {
+            Carried::AsIs => format!("batch.{name}"),
+            Carried::JoinedTags => format!("string_to_array(batch.{name}, E'\\x1f')"),
+        })
+        .collect();
+    let updated: Vec<String> = BATCH_COLUMNS
+        .iter()
+        .filter(|(name, ..)| !matches!(*name, "id" | "created_by" | "version"))
+        .map(|(name, ..)| format!("{name} = excluded.{name}"))
+        .collect();
+    let mut statement = Statement::prepared();
+    statement.sql(format!(
+        "INSERT INTO foods ({names}) SELECT {} FROM unnest(",
+        selected.join(", ")
+    ));
+    for (i, ((_, sql_type, _), column)) in BATCH_COLUMNS.iter().zip(columns).enumerate() {
+        if i > 0 {
+            statement.sql(", ");
+        }
+        statement.bind(column).sql(format!("::{sql_type}[]"));
+    }
+    // `xmax = 0` only for a freshly inserted row version: it tells inserts from updates.
+    statement.sql(format!(
+        ") AS batch({names}) ON CONFLICT (natural_key) DO UPDATE SET {}, \
+         version = foods.version + 1, updated_at = now() RETURNING xmax = 0",
+        updated.join(", ")
+    ));
+    statement.returning()
+}
+
+/// The values of `foods` as column arrays, in the order of [`BATCH_COLUMNS`].
+fn batch_columns(foods: &[AnalysedFood]) -> [Bind; BATCH_COLUMNS.len()] {
+    let ids: Vec<Uuid> = foods.iter().map(|_| Uuid::now_v7()).collect();
+    let rows: Vec<FoodValues<'_>> = foods
+        .iter()
+        .zip(&ids)
+        .map(|(food, id)| values(food, *id))
+        .collect();
+    let text = |field: for<'r> fn(&'r FoodValues<'r>) -> Option<&'r str>| {
+        Bind::OptionalTexts(
+            rows.iter()
+                .map(|row| field(row).map(str::to_owned))
+                .collect(),
+        )
+    };
+    let number = |field: fn(&FoodValues<'_>) -> Option<f64>| {
+        Bind::OptionalDoubles(rows.iter().map(field).collect())
+    };
+    let tags = |field: for<'r> fn(&'r FoodValues<'r>) -> &'r [String]| {
+        Bind::OptionalTexts(
+            rows.iter()
+                .map(|row| Some(field(row).join(TAG_SEPARATOR)))
+                .collect(),
+        )
+    };
+    [
+        Bind::Uuids(ids),
+        text(|r| Some(r.food_code.as_str())),
+        text(|r| r.barcode.as_deref()),
+        text(|r| Some(r.kind)),
+        text(|r| Some(r.source)),
+        text(|r| Some(r.name)),
+        text(|r| Some(r.search_name.as_str())),
+        text(|r| r.brand),
+        text(|r| r.search_brand.as_deref()),
+        text(|r| r.country),
+        text(|r| r.category_main),
+        text(|r| r.category_sub),
+        number(|r| r.serving_size_g),
+        number(|r| r.energy_kcal),
+        number(|r| r.protein_g),
+        number(|r| r.fat_g),
+        number(|r| r.saturated_fat_g),
+        number(|r| r.trans_fat_g),
+        number(|r| r.cholesterol_mg),
+        number(|r| r.carbohydrates_g),
+        number(|r| r.sugars_g),
+        number(|r| r.starch_g),
+        number(|r| r.fiber_g),
+        number(|r| r.sodium_mg),
+        number(|r| r.potassium_mg),
+        number(|r| r.phosphorus_mg),
+        number(|r| r.iodine_ug),
+        number(|r| r.caffeine_mg),
+        number(|r| r.alcohol_percent_vol),
+        text(|r| r.ingredients_text),
+        tags(|r| r.allergens),
+        tags(|r| r.traces),
+        tags(|r| r.labels),
+        text(|r| r.storage_notes),
+        text(|r| Some(r.analysis.as_str())),
+        Bind::Integers(rows.iter().map(|r| r.analysis_version).collect()),
+        tags(|r| &r.dietary_tags),
+        Bind::OptionalTexts(vec![None; rows.len()]),
+        Bind::Integers(vec![1; rows.len()]),
+    ]
+}
+
 /// Inserts or updates foods by natural key (barcode, or code without one). The batch holds at most one food
 /// per natural key (PostgreSQL refuses to update a row twice in one statement). Run it inside a transaction
 /// when the batch must land whole.
@@ -299,73 +458,13 @@ pub(crate) async fn upsert_foods(
     foods: &[AnalysedFood],
 ) -> Result<BatchOutcome, DieselError> {
     let mut outcome = BatchOutcome::default();
-    for chunk in foods.chunks(ROWS_PER_INSERT) {
-        let rows: Vec<NewFood<'_>> = chunk
-            .iter()
-            .map(|food| {
-                let id = Uuid::now_v7();
-                NewFood {
-                    id,
-                    created_by: None,
-                    values: values(food, id),
-                }
-            })
-            .collect();
-        // `xmax = 0` only for a freshly inserted row version: it tells inserts from updates.
-        let inserted: Vec<bool> = diesel::insert_into(foods::table)
-            .values(&rows)
-            .on_conflict(foods::natural_key)
-            .do_update()
-            .set((
-                foods::food_code.eq(excluded(foods::food_code)),
-                foods::kind.eq(excluded(foods::kind)),
-                foods::source.eq(excluded(foods::source)),
-                foods::name.eq(excluded(foods::name)),
-                foods::search_name.eq(excluded(foods::search_name)),
-                foods::brand.eq(excluded(foods::brand)),
-                foods::search_brand.eq(excluded(foods::search_brand)),
-                foods::country.eq(excluded(foods::country)),
-                foods::category_main.eq(excluded(foods::category_main)),
-                foods::category_sub.eq(excluded(foods::category_sub)),
-                foods::serving_size_g.eq(excluded(foods::serving_size_g)),
-                (
-                    foods::energy_kcal.eq(excluded(foods::energy_kcal)),
-                    foods::protein_g.eq(excluded(foods::protein_g)),
-                    foods::fat_g.eq(excluded(foods::fat_g)),
-                    foods::saturated_fat_g.eq(excluded(foods::saturated_fat_g)),
-                    foods::trans_fat_g.eq(excluded(foods::trans_fat_g)),
-                    foods::cholesterol_mg.eq(excluded(foods::cholesterol_mg)),
-                    foods::carbohydrates_g.eq(excluded(foods::carbohydrates_g)),
-                    foods::sugars_g.eq(excluded(foods::sugars_g)),
-                    foods::starch_g.eq(excluded(foods::starch_g)),
-                    foods::fiber_g.eq(excluded(foods::fiber_g)),
-                    foods::sodium_mg.eq(excluded(foods::sodium_mg)),
-                    foods::potassium_mg.eq(excluded(foods::potassium_mg)),
-                    foods::phosphorus_mg.eq(excluded(foods::phosphorus_mg)),
-                    foods::iodine_ug.eq(excluded(foods::iodine_ug)),
-                    foods::caffeine_mg.eq(excluded(foods::caffeine_mg)),
-                    foods::alcohol_percent_vol.eq(excluded(foods::alcohol_percent_vol)),
-                ),
-                (
-                    foods::ingredients_text.eq(excluded(foods::ingredients_text)),
-                    foods::allergens.eq(excluded(foods::allergens)),
-                    foods::traces.eq(excluded(foods::traces)),
-                    foods::labels.eq(excluded(foods::labels)),
-                    foods::storage_notes.eq(excluded(foods::storage_notes)),
-                    foods::analysis.eq(excluded(foods::analysis)),
-                    foods::analysis_version.eq(excluded(foods::analysis_version)),
-                    foods::dietary_tags.eq(excluded(foods::dietary_tags)),
-                    foods::version.eq(foods::version + 1),
-                    foods::updated_at.eq(diesel::dsl::now),
-                ),
-            ))
-            .returning(sql::<Bool>("xmax = 0"))
-            .get_results(conn)
-            .await?;
-        let fresh = inserted.iter().filter(|fresh| **fresh).count() as u64;
-        outcome.inserted += fresh;
-        outcome.updated += inserted.len() as u64 - fresh;
+    if foods.is_empty() {
+        return Ok(outcome);
     }
+    let inserted: Vec<bool> = upsert_statement(batch_columns(foods)).load(conn).await?;
+    let fresh = inserted.iter().filter(|fresh| **fresh).count() as u64;
+    outcome.inserted += fresh;
+    outcome.updated += inserted.len() as u64 - fresh;
     Ok(outcome)
 }
 

@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 use diesel::QueryResult;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, BigInt, Double, Text, Untyped};
+use diesel::sql_types::{Array, BigInt, Double, Integer, Nullable, Text, Untyped};
 use uuid::Uuid;
 
 /// A value bound to a statement.
@@ -25,6 +25,11 @@ pub(crate) enum Bind {
     Uuid(Uuid),
     Double(f64),
     BigInt(i64),
+    // Columns of a batch, one element per row (see `foods::upsert_foods`).
+    Uuids(Vec<Uuid>),
+    OptionalTexts(Vec<Option<String>>),
+    OptionalDoubles(Vec<Option<f64>>),
+    Integers(Vec<i32>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -107,18 +112,28 @@ fn quoted(text: &str) -> String {
 fn literal(value: &Bind) -> String {
     match value {
         Bind::Text(text) => format!("{}::text", quoted(text)),
-        Bind::Texts(texts) => format!(
-            "ARRAY[{}]::text[]",
-            texts
-                .iter()
-                .map(|t| quoted(t))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        Bind::Texts(texts) => array_literal(texts, |text| quoted(text), "text"),
         Bind::Uuid(id) => format!("'{id}'::uuid"),
         Bind::Double(value) => format!("{value:?}::float8"),
         Bind::BigInt(value) => format!("{value}::int8"),
+        Bind::Uuids(ids) => array_literal(ids, |id| format!("'{id}'"), "uuid"),
+        Bind::OptionalTexts(texts) => array_literal(
+            texts,
+            |text| text.as_deref().map_or_else(|| "NULL".to_owned(), quoted),
+            "text",
+        ),
+        Bind::OptionalDoubles(values) => array_literal(
+            values,
+            |value| value.map_or_else(|| "NULL".to_owned(), |v| format!("{v:?}")),
+            "float8",
+        ),
+        Bind::Integers(values) => array_literal(values, ToString::to_string, "int4"),
     }
+}
+
+fn array_literal<T>(items: &[T], literal: impl Fn(&T) -> String, sql_type: &str) -> String {
+    let items: Vec<String> = items.iter().map(literal).collect();
+    format!("ARRAY[{}]::{sql_type}[]", items.join(", "))
 }
 
 impl<Row> QueryFragment<Pg> for Statement<Row> {
@@ -138,6 +153,18 @@ impl<Row> QueryFragment<Pg> for Statement<Row> {
                 }
                 Part::Bind(Bind::Double(value)) => out.push_bind_param::<Double, _>(value)?,
                 Part::Bind(Bind::BigInt(value)) => out.push_bind_param::<BigInt, _>(value)?,
+                Part::Bind(Bind::Uuids(values)) => {
+                    out.push_bind_param::<Array<diesel::sql_types::Uuid>, _>(values)?;
+                }
+                Part::Bind(Bind::OptionalTexts(values)) => {
+                    out.push_bind_param::<Array<Nullable<Text>>, _>(values)?;
+                }
+                Part::Bind(Bind::OptionalDoubles(values)) => {
+                    out.push_bind_param::<Array<Nullable<Double>>, _>(values)?;
+                }
+                Part::Bind(Bind::Integers(values)) => {
+                    out.push_bind_param::<Array<Integer>, _>(values)?;
+                }
             }
         }
         Ok(())

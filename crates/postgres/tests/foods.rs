@@ -646,3 +646,62 @@ async fn word_starts_follow_renames_and_deletes() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_batch_stores_every_field_as_given() {
+    let db = TestDatabase::new().await.unwrap();
+    let repo = PgFoodRepository::new(db.pool());
+    let catalog = DietCatalog::load().unwrap();
+    // Tags travel joined in one string and are split again in SQL: separators, quotes, braces and
+    // backslashes of array syntax must come back as they were, and empty lists stay empty.
+    let odd = FoodDraft::new(
+        FoodFields {
+            food_code: Some("test:odd".into()),
+            barcode: Some("4006381333931".into()),
+            name: "L'œuf \"frais\" {bio}".into(),
+            brand: Some("Ferme\\Nord".into()),
+            allergens: vec!["en:eggs".into(), "a,b".into(), "{x}".into()],
+            traces: Vec::new(),
+            labels: vec!["\"quoted\"".into(), "back\\slash".into(), "NULL".into()],
+            storage_notes: Some("keep cold".into()),
+            nutrients: NutrientsPer100g {
+                sodium_mg: Some(0.1),
+                iodine_ug: Some(12.5),
+                ..NutrientsPer100g::default()
+            },
+            ..FoodFields::default()
+        },
+        FoodSource::Import,
+    )
+    .unwrap();
+    let drafts: Vec<FoodDraft> = std::iter::once(odd)
+        .chain(generate::generate(11, 300))
+        .collect();
+    let foods: Vec<AnalysedFood> = drafts
+        .iter()
+        .map(|draft| analysed(&catalog, draft.clone()))
+        .collect();
+    let outcome = repo.upsert_batch(&foods).await.unwrap();
+    assert_eq!((outcome.inserted, outcome.updated), (301, 0));
+
+    let mut checked = 0;
+    for food in &foods {
+        let Some(gtin) = food.draft.gtin() else {
+            continue;
+        };
+        let stored = repo.food_by_barcode(&gtin).await.unwrap().unwrap();
+        assert_eq!(stored.draft, food.draft);
+        // (The analysis is JSON: its floats may come back one unit in the last place apart.)
+        assert_eq!(stored.analysis.dietary_tags(), food.analysis.dietary_tags());
+        assert_eq!(stored.version, 1);
+        checked += 1;
+    }
+    assert!(checked > 250, "only {checked} generated foods have a barcode");
+
+    // The same batch again updates every food and changes nothing else.
+    let outcome = repo.upsert_batch(&foods).await.unwrap();
+    assert_eq!((outcome.inserted, outcome.updated), (0, 301));
+    let gtin = foods[0].draft.gtin().unwrap();
+    let stored = repo.food_by_barcode(&gtin).await.unwrap().unwrap();
+    assert_eq!((stored.draft.clone(), stored.version), (foods[0].draft.clone(), 2));
+}
