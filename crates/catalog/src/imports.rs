@@ -6,7 +6,10 @@
 //! transaction ([`ImportJobs::commit_batch`]). Memory stays flat: at most three batches exist at once (one being
 //! built, one waiting, one being written). A run that dies mid-file leaves the import `running` with its last
 //! committed progress; the next claim (the job redelivered, or `diningcoach-cli catalog import --resume`) skips the
-//! rows already committed and goes on. See `docs/catalog.md` ("Import").
+//! rows already committed and goes on. An import into an empty catalog is a **first load** instead
+//! ([`ImportJobs::first_load`]): every batch goes into one transaction, and the catalog's search structures are
+//! built once at the end rather than kept up row by row; a run that dies leaves the catalog empty and the import
+//! resumable from its first row. See `docs/catalog.md` ("Import").
 
 use std::io::Read;
 use std::sync::Arc;
@@ -224,6 +227,35 @@ pub trait ImportJobs: Send + Sync {
         &self,
         id: ImportId,
         attempt: u32,
+        progress: &ImportProgress,
+        failure: Option<String>,
+    ) -> Result<bool, InfraError>;
+
+    /// Starts a first load for run `attempt` when the catalog holds no food at all; `None` otherwise (the
+    /// batches are then committed one by one). The catalog stays locked until the load ends.
+    async fn first_load(
+        &self,
+        id: ImportId,
+        attempt: u32,
+    ) -> Result<Option<Box<dyn FirstLoad>>, InfraError>;
+
+    /// Tells the other runs that run `attempt` is alive although it commits nothing (a first load), so that
+    /// they do not take the import over. `false` when the run no longer owns the import.
+    async fn keep_alive(&self, id: ImportId, attempt: u32) -> Result<bool, InfraError>;
+}
+
+/// A first load: an import into an empty catalog, written in one transaction with the catalog's search indexes
+/// built once at its end. Until [`FirstLoad::finish`] nothing is visible; dropping it unfinished writes nothing.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait FirstLoad: Send {
+    /// Writes a batch (at most one food per natural key, as [`ImportJobs::commit_batch`]).
+    async fn write(&mut self, foods: &[AnalysedFood]) -> Result<BatchOutcome, InfraError>;
+
+    /// Builds the search indexes, ends the run as [`ImportJobs::finish`] does and commits all of it. `false`
+    /// when the run no longer owns the import: then nothing is written. Called once.
+    async fn finish(
+        &mut self,
         progress: &ImportProgress,
         failure: Option<String>,
     ) -> Result<bool, InfraError>;
@@ -579,6 +611,18 @@ impl ImportService {
                 }
             }
         });
+        let mut first_load = if skip == 0 {
+            match self.jobs.first_load(id, attempt).await {
+                Ok(load) => load,
+                Err(error) => {
+                    drop(chunks);
+                    let _ = producer.await;
+                    return Err(error.into());
+                }
+            }
+        } else {
+            None
+        };
         let mut written = (start.report.inserted, start.report.updated);
         let mut last = start;
         let outcome = loop {
@@ -592,11 +636,15 @@ impl ImportService {
             progress.report.inserted = written.0;
             progress.report.updated = written.1;
             if !chunk.foods.is_empty() {
-                match self
-                    .jobs
-                    .commit_batch(id, attempt, &chunk.foods, &progress)
-                    .await
-                {
+                let committed = match &mut first_load {
+                    Some(load) => self.load(load.as_mut(), id, attempt, &chunk.foods).await,
+                    None => {
+                        self.jobs
+                            .commit_batch(id, attempt, &chunk.foods, &progress)
+                            .await
+                    }
+                };
+                match committed {
                     Ok(Some(outcome)) => {
                         progress
                             .report
@@ -618,7 +666,11 @@ impl ImportService {
                 Some(Ending::Complete) => None,
                 Some(Ending::Failed(reason)) => Some(reason),
             };
-            match self.jobs.finish(id, attempt, &last, failure).await {
+            let finished = match &mut first_load {
+                Some(load) => load.finish(&last, failure).await,
+                None => self.jobs.finish(id, attempt, &last, failure).await,
+            };
+            match finished {
                 Ok(true) => {}
                 Ok(false) => break Ok(RunOutcome::Superseded),
                 Err(error) => break Err(error.into()),
@@ -634,6 +686,22 @@ impl ImportService {
         drop(chunks);
         let _ = producer.await;
         outcome
+    }
+
+    /// Writes a batch of a first load and keeps the run's claim alive: `None` when another run took it over.
+    async fn load(
+        &self,
+        load: &mut dyn FirstLoad,
+        id: ImportId,
+        attempt: u32,
+        foods: &[AnalysedFood],
+    ) -> Result<Option<BatchOutcome>, InfraError> {
+        let outcome = load.write(foods).await?;
+        Ok(self
+            .jobs
+            .keep_alive(id, attempt)
+            .await?
+            .then_some(outcome))
     }
 
     /// Loads `count` synthetic foods of `seed` ([`crate::generate`]) through the same batched, analysed upserts
@@ -818,6 +886,8 @@ mod tests {
         jobs.expect_claim()
             .times(1)
             .returning(move |_, _| Ok(Claim::Claimed(claimed.clone())));
+        // A catalog with foods in it: batches are committed one by one.
+        jobs.expect_first_load().returning(|_, _| Ok(None));
         let batches = seen.clone();
         jobs.expect_commit_batch()
             .returning(move |_, attempt, foods, progress| {
@@ -1082,6 +1152,7 @@ mod tests {
         let claimed = import.clone();
         jobs.expect_claim()
             .returning(move |_, _| Ok(Claim::Claimed(claimed.clone())));
+        jobs.expect_first_load().returning(|_, _| Ok(None));
         jobs.expect_commit_batch()
             .times(1)
             .returning(|_, _, _, _| Ok(None));
@@ -1098,6 +1169,141 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(outcome, RunOutcome::Superseded);
+    }
+
+    /// Jobs whose catalog is empty: the run gets `load` as its first load, and each keep-alive answers from
+    /// `alive` in turn.
+    fn first_loading(
+        import: &CatalogImport,
+        load: MockFirstLoad,
+        alive: Vec<bool>,
+    ) -> MockImportJobs {
+        let mut jobs = MockImportJobs::new();
+        let claimed = import.clone();
+        jobs.expect_claim()
+            .returning(move |_, _| Ok(Claim::Claimed(claimed.clone())));
+        let load = Mutex::new(Some(load));
+        jobs.expect_first_load().times(1).returning(move |_, attempt| {
+            assert_eq!(attempt, 1);
+            let load: Box<dyn FirstLoad> = Box::new(load.lock().unwrap().take().unwrap());
+            Ok(Some(load))
+        });
+        let alive = Mutex::new(alive.into_iter());
+        jobs.expect_keep_alive()
+            .returning(move |_, _| Ok(alive.lock().unwrap().next().unwrap()));
+        jobs.expect_commit_batch().never();
+        jobs.expect_finish().never();
+        let mut found = import.clone();
+        found.status = ImportStatus::Done;
+        jobs.expect_find().returning(move |_| Ok(Some(found.clone())));
+        jobs
+    }
+
+    fn off_file() -> MockImportFiles {
+        let mut files = MockImportFiles::new();
+        files.expect_open().returning(|_| {
+            Ok(Box::new(std::io::Cursor::new(
+                OFF_FIXTURE.as_bytes().to_vec(),
+            )))
+        });
+        files
+    }
+
+    #[tokio::test]
+    async fn an_import_into_an_empty_catalog_is_one_first_load() {
+        let import = stored(ImportFormat::OpenFoodFacts, 0, ImportReport::default());
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let mut load = MockFirstLoad::new();
+        let sizes = Arc::new(Mutex::new(Vec::new()));
+        let written = sizes.clone();
+        load.expect_write().times(3).returning(move |foods| {
+            written.lock().unwrap().push(foods.len());
+            Ok(BatchOutcome {
+                inserted: foods.len() as u64,
+                updated: 0,
+            })
+        });
+        let finished = seen.clone();
+        load.expect_finish()
+            .times(1)
+            .returning(move |progress, failure| {
+                finished.lock().unwrap().finished = Some((progress.clone(), failure));
+                Ok(true)
+            });
+        let jobs = first_loading(&import, load, vec![true; 3]);
+        let mut files = off_file();
+        files.expect_discard().times(1).return_const(());
+        let observed = Mutex::new(Vec::new());
+        let outcome = service(jobs, files, MockFoodRepository::new(), 2)
+            .run(import.id, &|progress| {
+                observed.lock().unwrap().push(progress.report.inserted);
+            })
+            .await
+            .unwrap();
+        assert!(matches!(outcome, RunOutcome::Finished(_)), "{outcome:?}");
+        assert_eq!(*sizes.lock().unwrap(), [2, 2, 2]);
+        let seen = seen.lock().unwrap();
+        // The load ends the run with the whole file's progress; observers saw it grow batch by batch.
+        let (progress, failure) = seen.finished.clone().unwrap();
+        assert_eq!(failure, None);
+        assert_eq!((progress.rows, progress.report.inserted), (11, 6));
+        assert_eq!(progress.report.skipped, 5);
+        assert_eq!(*observed.lock().unwrap(), [2, 4, 6]);
+    }
+
+    #[tokio::test]
+    async fn a_first_load_whose_claim_was_taken_over_stops_without_finishing() {
+        let import = stored(ImportFormat::OpenFoodFacts, 0, ImportReport::default());
+        let mut load = MockFirstLoad::new();
+        load.expect_write().times(2).returning(|foods| {
+            Ok(BatchOutcome {
+                inserted: foods.len() as u64,
+                updated: 0,
+            })
+        });
+        load.expect_finish().never();
+        let jobs = first_loading(&import, load, vec![true, false]);
+        let mut files = off_file();
+        files.expect_discard().never();
+        let outcome = service(jobs, files, MockFoodRepository::new(), 2)
+            .run(import.id, &|_| {})
+            .await
+            .unwrap();
+        assert_eq!(outcome, RunOutcome::Superseded);
+    }
+
+    #[tokio::test]
+    async fn a_resumed_import_is_never_a_first_load() {
+        // Rows were committed one batch at a time before: the catalog is not empty, whatever it holds now.
+        let earlier = ImportReport {
+            rows_read: 4,
+            accepted: 4,
+            inserted: 4,
+            ..ImportReport::default()
+        };
+        let import = stored(ImportFormat::OpenFoodFacts, 4, earlier);
+        let mut jobs = MockImportJobs::new();
+        let claimed = import.clone();
+        jobs.expect_claim()
+            .returning(move |_, _| Ok(Claim::Claimed(claimed.clone())));
+        jobs.expect_first_load().never();
+        jobs.expect_commit_batch().times(1).returning(|_, _, foods, _| {
+            Ok(Some(BatchOutcome {
+                inserted: foods.len() as u64,
+                updated: 0,
+            }))
+        });
+        jobs.expect_finish().times(1).returning(|_, _, _, _| Ok(true));
+        let mut found = import.clone();
+        found.status = ImportStatus::Done;
+        jobs.expect_find().returning(move |_| Ok(Some(found.clone())));
+        let mut files = off_file();
+        files.expect_discard().return_const(());
+        let outcome = service(jobs, files, MockFoodRepository::new(), 100)
+            .run(import.id, &|_| {})
+            .await
+            .unwrap();
+        assert!(matches!(outcome, RunOutcome::Finished(_)), "{outcome:?}");
     }
 
     #[tokio::test]

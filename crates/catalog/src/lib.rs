@@ -31,7 +31,7 @@ pub use import::{
     write_foods_csv, write_foods_off,
 };
 pub use imports::{
-    CatalogImport, CatalogImportHandler, Claim, Creation, Idempotency, ImportFiles, ImportId,
+    CatalogImport, CatalogImportHandler, Claim, Creation, FirstLoad, Idempotency, ImportFiles, ImportId,
     ImportJobs, ImportPorts, ImportProgress, ImportRequest, ImportService, ImportSettings,
     ImportStatus, NewImport, RunImport, RunOutcome,
 };

@@ -78,9 +78,19 @@ pub fn connect(config: &PgConfig) -> PgPool {
 }
 
 pub(crate) async fn checkout(pool: &PgPool) -> Result<PgConnection<'_>, PgError> {
-    pool.get().await.map_err(|error| match error {
+    pool.get().await.map_err(checkout_error)
+}
+
+/// A connection that may outlive the borrow of the pool (one held across several port calls). Returned with a
+/// transaction still open, it is discarded, not reused: the server then rolls the transaction back.
+pub(crate) async fn checkout_owned(pool: &PgPool) -> Result<PgConnection<'static>, PgError> {
+    pool.get_owned().await.map_err(checkout_error)
+}
+
+fn checkout_error(error: RunError<PoolError>) -> PgError {
+    match error {
         RunError::TimedOut => PgError::PoolTimeout,
         RunError::User(PoolError::ConnectionError(e)) => PgError::Connection(e.to_string()),
         RunError::User(PoolError::QueryError(e)) => PgError::Query(e),
-    })
+    }
 }

@@ -1,10 +1,10 @@
 //! Catalog imports against the real PostgreSQL: creation with its job and idempotency key, claims, batches
-//! committed with their progress, resumption after a dead run.
+//! committed with their progress, resumption after a dead run, first loads into an empty catalog.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 use diesel::{QueryableByName, sql_query};
 use diesel_async::RunQueryDsl;
 use diningcoach_catalog::{
@@ -244,4 +244,148 @@ async fn a_failed_run_records_why() {
     let failed = imports.find(import.id).await.unwrap().unwrap();
     assert_eq!(failed.status, ImportStatus::Failed);
     assert_eq!(failed.failure.as_deref(), Some("no `product_name` column"));
+}
+
+#[derive(QueryableByName)]
+struct Line {
+    #[diesel(sql_type = Text)]
+    line: String,
+}
+
+/// The indexes and keys of the catalog's search tables, as PostgreSQL would recreate them.
+async fn structures(db: &TestDatabase) -> Vec<String> {
+    let mut conn = db.pool().get_owned().await.unwrap();
+    let lines: Vec<Line> = sql_query(
+        "SELECT pg_get_indexdef(indexrelid) AS line FROM pg_index \
+         WHERE indrelid IN ('foods'::regclass, 'food_words'::regclass, 'search_words'::regclass) \
+         UNION ALL \
+         SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint \
+         WHERE conrelid IN ('foods'::regclass, 'food_words'::regclass, 'search_words'::regclass) \
+         ORDER BY 1",
+    )
+    .load(&mut *conn)
+    .await
+    .unwrap();
+    lines.into_iter().map(|l| l.line).collect()
+}
+
+async fn claimed(imports: &PgCatalogImports) -> ImportId {
+    let import = new_import(None, None);
+    imports.create(&import, None).await.unwrap();
+    let claim = imports
+        .claim(import.id, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert!(matches!(claim, Claim::Claimed(_)), "{claim:?}");
+    import.id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_load_writes_its_batches_at_once_and_builds_the_indexes_at_its_end() {
+    let db = TestDatabase::new().await.unwrap();
+    let imports = PgCatalogImports::new(db.pool());
+    let before = structures(&db).await;
+    assert!(before.len() > 10, "{before:?}");
+    let id = claimed(&imports).await;
+
+    let mut load = imports.first_load(id, 1).await.unwrap().expect("empty catalog");
+    let batch = foods(&[("3017620422003", "Nutella"), ("5410228142218", "Leffe Blonde")]);
+    let outcome = load.write(&batch).await.unwrap();
+    assert_eq!((outcome.inserted, outcome.updated), (2, 0));
+    assert!(imports.keep_alive(id, 1).await.unwrap());
+    // The later row of a barcode wins, across batches as in committed batches.
+    let batch = foods(&[("3017620422003", "Nutella Biscuits"), ("3560070472826", "Sea Salt")]);
+    let outcome = load.write(&batch).await.unwrap();
+    assert_eq!((outcome.inserted, outcome.updated), (1, 1));
+    let mut p = progress(4, 1_000);
+    p.report.record_written(3, 1);
+    assert!(load.finish(&p, None).await.unwrap());
+
+    assert_eq!(structures(&db).await, before, "every index and key is back");
+    assert_eq!(count(&db, "SELECT count(*) AS n FROM foods").await, 3);
+    // The word starts and the vocabulary were written as the triggers write them.
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM food_words").await,
+        count(
+            &db,
+            "SELECT count(*) AS n FROM foods AS f, food_word_starts(f.search_text)"
+        )
+        .await
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM food_words WHERE word = 'biscuits'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM search_words WHERE word IN ('nutella', 'biscuits', 'leffe', 'salt')"
+        )
+        .await,
+        4
+    );
+    let done = imports.find(id).await.unwrap().unwrap();
+    assert_eq!(done.status, ImportStatus::Done);
+    assert_eq!((done.rows_committed, done.bytes_committed), (4, 1_000));
+    assert_eq!((done.report.inserted, done.report.updated), (3, 1));
+    assert!(done.finished_at.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unfinished_first_load_leaves_nothing_and_a_catalog_with_foods_gets_batches() {
+    let db = TestDatabase::new().await.unwrap();
+    let imports = PgCatalogImports::new(db.pool());
+    let before = structures(&db).await;
+    let id = claimed(&imports).await;
+
+    // The run dies mid-load: its transaction goes with its connection.
+    let mut load = imports.first_load(id, 1).await.unwrap().unwrap();
+    load.write(&foods(&[("3017620422003", "Nutella")]))
+        .await
+        .unwrap();
+    drop(load);
+    assert_eq!(count(&db, "SELECT count(*) AS n FROM foods").await, 0);
+    assert_eq!(count(&db, "SELECT count(*) AS n FROM food_words").await, 0);
+    assert_eq!(structures(&db).await, before);
+    let stored = imports.find(id).await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.rows_committed), (ImportStatus::Running, 0));
+
+    // With one food in the catalog, imports commit batch by batch and keep the indexes.
+    imports
+        .commit_batch(id, 1, &foods(&[("5410228142218", "Leffe")]), &progress(1, 10))
+        .await
+        .unwrap()
+        .unwrap();
+    let other = claimed(&imports).await;
+    assert!(imports.first_load(other, 1).await.unwrap().is_none());
+    assert_eq!(structures(&db).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_load_taken_over_by_another_run_writes_nothing() {
+    let db = TestDatabase::new().await.unwrap();
+    let imports = PgCatalogImports::new(db.pool());
+    let before = structures(&db).await;
+    let id = claimed(&imports).await;
+    let mut load = imports.first_load(id, 1).await.unwrap().unwrap();
+    load.write(&foods(&[("3017620422003", "Nutella")]))
+        .await
+        .unwrap();
+
+    // The run looked dead (no keep-alive in time): another takes the import over.
+    let Claim::Claimed(second) = imports.claim(id, Duration::ZERO).await.unwrap() else {
+        panic!("take over")
+    };
+    assert_eq!(second.attempts, 2);
+    assert!(!imports.keep_alive(id, 1).await.unwrap());
+    assert!(!load.finish(&progress(1, 10), None).await.unwrap());
+
+    assert_eq!(count(&db, "SELECT count(*) AS n FROM foods").await, 0);
+    assert_eq!(structures(&db).await, before);
+    let stored = imports.find(id).await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.attempts), (ImportStatus::Running, 2));
 }
