@@ -697,11 +697,7 @@ impl ImportService {
         foods: &[AnalysedFood],
     ) -> Result<Option<BatchOutcome>, InfraError> {
         let outcome = load.write(foods).await?;
-        Ok(self
-            .jobs
-            .keep_alive(id, attempt)
-            .await?
-            .then_some(outcome))
+        Ok(self.jobs.keep_alive(id, attempt).await?.then_some(outcome))
     }
 
     /// Loads `count` synthetic foods of `seed` ([`crate::generate`]) through the same batched, analysed upserts
@@ -1183,11 +1179,13 @@ mod tests {
         jobs.expect_claim()
             .returning(move |_, _| Ok(Claim::Claimed(claimed.clone())));
         let load = Mutex::new(Some(load));
-        jobs.expect_first_load().times(1).returning(move |_, attempt| {
-            assert_eq!(attempt, 1);
-            let load: Box<dyn FirstLoad> = Box::new(load.lock().unwrap().take().unwrap());
-            Ok(Some(load))
-        });
+        jobs.expect_first_load()
+            .times(1)
+            .returning(move |_, attempt| {
+                assert_eq!(attempt, 1);
+                let load: Box<dyn FirstLoad> = Box::new(load.lock().unwrap().take().unwrap());
+                Ok(Some(load))
+            });
         let alive = Mutex::new(alive.into_iter());
         jobs.expect_keep_alive()
             .returning(move |_, _| Ok(alive.lock().unwrap().next().unwrap()));
@@ -1195,7 +1193,8 @@ mod tests {
         jobs.expect_finish().never();
         let mut found = import.clone();
         found.status = ImportStatus::Done;
-        jobs.expect_find().returning(move |_| Ok(Some(found.clone())));
+        jobs.expect_find()
+            .returning(move |_| Ok(Some(found.clone())));
         jobs
     }
 
@@ -1287,16 +1286,21 @@ mod tests {
         jobs.expect_claim()
             .returning(move |_, _| Ok(Claim::Claimed(claimed.clone())));
         jobs.expect_first_load().never();
-        jobs.expect_commit_batch().times(1).returning(|_, _, foods, _| {
-            Ok(Some(BatchOutcome {
-                inserted: foods.len() as u64,
-                updated: 0,
-            }))
-        });
-        jobs.expect_finish().times(1).returning(|_, _, _, _| Ok(true));
+        jobs.expect_commit_batch()
+            .times(1)
+            .returning(|_, _, foods, _| {
+                Ok(Some(BatchOutcome {
+                    inserted: foods.len() as u64,
+                    updated: 0,
+                }))
+            });
+        jobs.expect_finish()
+            .times(1)
+            .returning(|_, _, _, _| Ok(true));
         let mut found = import.clone();
         found.status = ImportStatus::Done;
-        jobs.expect_find().returning(move |_| Ok(Some(found.clone())));
+        jobs.expect_find()
+            .returning(move |_| Ok(Some(found.clone())));
         let mut files = off_file();
         files.expect_discard().return_const(());
         let outcome = service(jobs, files, MockFoodRepository::new(), 100)

@@ -31,9 +31,9 @@ pub use import::{
     write_foods_csv, write_foods_off,
 };
 pub use imports::{
-    CatalogImport, CatalogImportHandler, Claim, Creation, FirstLoad, Idempotency, ImportFiles, ImportId,
-    ImportJobs, ImportPorts, ImportProgress, ImportRequest, ImportService, ImportSettings,
-    ImportStatus, NewImport, RunImport, RunOutcome,
+    CatalogImport, CatalogImportHandler, Claim, Creation, FirstLoad, Idempotency, ImportFiles,
+    ImportId, ImportJobs, ImportPorts, ImportProgress, ImportRequest, ImportService,
+    ImportSettings, ImportStatus, NewImport, RunImport, RunOutcome,
 };
 pub use reanalysis::Reanalysis;
 pub use search::{SearchQuery, TRIGRAM_CHARS, normalise_name};

@@ -10,8 +10,8 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::{Bool, Double, Nullable, Text, Timestamptz};
 use diesel_async::{
-    AnsiTransactionManager, AsyncConnection, AsyncPgConnection, RunQueryDsl,
-    SimpleAsyncConnection, TransactionManager,
+    AnsiTransactionManager, AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
+    TransactionManager,
 };
 use diningcoach_catalog::{
     AnalysedFood, BatchOutcome, CatalogError, CatalogImport, Claim, Creation, FirstLoad,
@@ -475,8 +475,7 @@ impl FirstLoad for PgFirstLoad {
             .take()
             .ok_or_else(|| InfraError::Fault("a first load was finished twice".into()))?;
         let owned =
-            Self::put_back_and_end(&mut conn, &self.deferred, id, attempt, progress, failure)
-                .await;
+            Self::put_back_and_end(&mut conn, &self.deferred, id, attempt, progress, failure).await;
         // On an error the connection goes back with its transaction open and is discarded (rolled back).
         if owned? {
             AnsiTransactionManager::commit_transaction(&mut *conn)

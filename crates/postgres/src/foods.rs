@@ -23,7 +23,6 @@ use crate::schema::foods;
 use crate::statement::{Bind, Statement};
 use crate::{PgError, PgPool};
 
-
 #[derive(Clone)]
 pub struct PgFoodRepository {
     pool: PgPool,

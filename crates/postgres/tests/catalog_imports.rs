@@ -288,13 +288,23 @@ async fn a_first_load_writes_its_batches_at_once_and_builds_the_indexes_at_its_e
     assert!(before.len() > 10, "{before:?}");
     let id = claimed(&imports).await;
 
-    let mut load = imports.first_load(id, 1).await.unwrap().expect("empty catalog");
-    let batch = foods(&[("3017620422003", "Nutella"), ("5410228142218", "Leffe Blonde")]);
+    let mut load = imports
+        .first_load(id, 1)
+        .await
+        .unwrap()
+        .expect("empty catalog");
+    let batch = foods(&[
+        ("3017620422003", "Nutella"),
+        ("5410228142218", "Leffe Blonde"),
+    ]);
     let outcome = load.write(&batch).await.unwrap();
     assert_eq!((outcome.inserted, outcome.updated), (2, 0));
     assert!(imports.keep_alive(id, 1).await.unwrap());
     // The later row of a barcode wins, across batches as in committed batches.
-    let batch = foods(&[("3017620422003", "Nutella Biscuits"), ("3560070472826", "Sea Salt")]);
+    let batch = foods(&[
+        ("3017620422003", "Nutella Biscuits"),
+        ("3560070472826", "Sea Salt"),
+    ]);
     let outcome = load.write(&batch).await.unwrap();
     assert_eq!((outcome.inserted, outcome.updated), (1, 1));
     let mut p = progress(4, 1_000);
@@ -352,11 +362,19 @@ async fn an_unfinished_first_load_leaves_nothing_and_a_catalog_with_foods_gets_b
     assert_eq!(count(&db, "SELECT count(*) AS n FROM food_words").await, 0);
     assert_eq!(structures(&db).await, before);
     let stored = imports.find(id).await.unwrap().unwrap();
-    assert_eq!((stored.status, stored.rows_committed), (ImportStatus::Running, 0));
+    assert_eq!(
+        (stored.status, stored.rows_committed),
+        (ImportStatus::Running, 0)
+    );
 
     // With one food in the catalog, imports commit batch by batch and keep the indexes.
     imports
-        .commit_batch(id, 1, &foods(&[("5410228142218", "Leffe")]), &progress(1, 10))
+        .commit_batch(
+            id,
+            1,
+            &foods(&[("5410228142218", "Leffe")]),
+            &progress(1, 10),
+        )
         .await
         .unwrap()
         .unwrap();

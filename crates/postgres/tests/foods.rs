@@ -696,12 +696,18 @@ async fn a_batch_stores_every_field_as_given() {
         assert_eq!(stored.version, 1);
         checked += 1;
     }
-    assert!(checked > 250, "only {checked} generated foods have a barcode");
+    assert!(
+        checked > 250,
+        "only {checked} generated foods have a barcode"
+    );
 
     // The same batch again updates every food and changes nothing else.
     let outcome = repo.upsert_batch(&foods).await.unwrap();
     assert_eq!((outcome.inserted, outcome.updated), (0, 301));
     let gtin = foods[0].draft.gtin().unwrap();
     let stored = repo.food_by_barcode(&gtin).await.unwrap().unwrap();
-    assert_eq!((stored.draft.clone(), stored.version), (foods[0].draft.clone(), 2));
+    assert_eq!(
+        (stored.draft.clone(), stored.version),
+        (foods[0].draft.clone(), 2)
+    );
 }
