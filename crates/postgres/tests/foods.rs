@@ -408,6 +408,7 @@ async fn every_search_shape_uses_its_index() {
     let name = SearchQuery::parse(sample.name()).unwrap();
     let prefix = SearchQuery::parse(&sample.search_name()[..5]).unwrap();
     let short = SearchQuery::parse(&sample.search_name()[..2]).unwrap();
+    let common = SearchQuery::parse(&sample.search_name()[..3]).unwrap();
     let rare = SearchQuery::parse("zzqx").unwrap();
     let typo = SearchQuery::parse("yoghrt").unwrap();
     let filter = SuitabilityFilter {
@@ -493,6 +494,23 @@ async fn every_search_shape_uses_its_index() {
             },
             &["foods_search_name_idx", "foods_brand_key_idx"],
         ),
+        (
+            "common prefix within a brand with few foods",
+            TierQuery {
+                brand: Some("nosuchbrand"),
+                ..tier(SearchTier::NamePrefix, Some(&short))
+            },
+            &["foods_brand_key_idx"],
+        ),
+        (
+            "the index-ordered tiers of a common word within a brand with few foods",
+            TierQuery {
+                tiers: SearchTier::plan(Some(&common)),
+                brand: Some("nosuchbrand"),
+                ..tier(SearchTier::Exact, Some(&common))
+            },
+            &["foods_brand_key_idx"],
+        ),
     ];
     // Over a catalog of some size, common words are kept as meant ("greek" is close to the more common "green")
     // and rare ones corrected.
@@ -516,9 +534,13 @@ async fn every_search_shape_uses_its_index() {
     for (shape, query, indexes) in cases {
         // Statements kept prepared must do with the plan made without their values (reading the index in result
         // order, never sorting matches whose number it cannot know), and with the plans made with them; the
-        // trigram tiers are always planned with their values.
-        let trigram = query.tiers[0] == SearchTier::Substring;
-        let modes: &[bool] = if trigram { &[false] } else { &[true, false] };
+        // trigram tiers and brand filters are always planned with their values.
+        let with_values = query.tiers[0] == SearchTier::Substring || query.brand.is_some();
+        let modes: &[bool] = if with_values {
+            &[false]
+        } else {
+            &[true, false]
+        };
         for &generic in modes {
             let plans = repo.explain_search(&query, generic).await.unwrap();
             let all = plans.concat().join("\n");
@@ -709,5 +731,73 @@ async fn a_batch_stores_every_field_as_given() {
     assert_eq!(
         (stored.draft.clone(), stored.version),
         (foods[0].draft.clone(), 2)
+    );
+}
+
+#[tokio::test]
+async fn brand_and_category_filters_keep_only_their_foods_in_every_tier() {
+    let (_db, repo, catalog) = seeded().await;
+    // A longer brand starting with the filtered one: its foods are in the brand index's range, not in the brand.
+    let ice = food("Choc Ice", Some("Acme Foods"), None, "milk, sugar, cocoa");
+    repo.upsert_batch(&[analysed(&catalog, ice)]).await.unwrap();
+    let choc = SearchQuery::parse("choc").unwrap();
+    let everywhere = TierQuery {
+        tiers: SearchTier::plan(Some(&choc)),
+        ..tier(SearchTier::All, Some(&choc))
+    };
+    let cases: [(TierQuery<'_>, &[&str]); 6] = [
+        (
+            TierQuery {
+                brand: Some("acme"),
+                ..everywhere
+            },
+            &["Choc", "Chocolate Bar"],
+        ),
+        (
+            TierQuery {
+                brand: Some("acme foods"),
+                ..everywhere
+            },
+            &["Choc Ice"],
+        ),
+        (
+            TierQuery {
+                brand: Some("acme foods"),
+                ..tier(SearchTier::All, None)
+            },
+            &["Choc Ice"],
+        ),
+        (
+            TierQuery {
+                brand: Some("acme food"),
+                ..everywhere
+            },
+            &[],
+        ),
+        (
+            TierQuery {
+                brand: Some("choco brothers"),
+                ..everywhere
+            },
+            &["Muesli"],
+        ),
+        (
+            TierQuery {
+                category: Some("Nothing"),
+                ..everywhere
+            },
+            &[],
+        ),
+    ];
+    for (query, expected) in cases {
+        assert_eq!(names(&repo, &query).await, expected, "{query:?}");
+    }
+    let in_category = TierQuery {
+        category: Some("Tests"),
+        ..everywhere
+    };
+    assert_eq!(
+        names(&repo, &in_category).await,
+        names(&repo, &everywhere).await
     );
 }
