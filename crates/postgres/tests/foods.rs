@@ -511,6 +511,15 @@ async fn every_search_shape_uses_its_index() {
             },
             &["foods_brand_key_idx"],
         ),
+        (
+            "the tiers of a short query within a category with few foods",
+            TierQuery {
+                tiers: SearchTier::plan(Some(&short)),
+                category: Some("Nothing"),
+                ..tier(SearchTier::Exact, Some(&short))
+            },
+            &["foods_category_idx"],
+        ),
     ];
     // Over a catalog of some size, common words are kept as meant ("greek" is close to the more common "green")
     // and rare ones corrected.
@@ -567,8 +576,10 @@ async fn every_search_shape_uses_its_index() {
     for (shape, query, indexes) in cases {
         // Statements kept prepared must do with the plan made without their values (reading the index in result
         // order, never sorting matches whose number it cannot know), and with the plans made with them; the
-        // trigram tiers and brand filters are always planned with their values.
-        let with_values = query.tiers[0] == SearchTier::Substring || query.brand.is_some();
+        // trigram tiers and brand and category filters are always planned with their values.
+        let with_values = query.tiers[0] == SearchTier::Substring
+            || query.brand.is_some()
+            || query.category.is_some();
         let modes: &[bool] = if with_values {
             &[false]
         } else {
