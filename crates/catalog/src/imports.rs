@@ -90,7 +90,8 @@ pub struct CatalogImport {
     pub status: ImportStatus,
     /// Rows (good or bad) of the file fully handled and committed: a resumed run skips them.
     pub rows_committed: u64,
-    /// Bytes of the file read when the last batch was committed (progress, not a resume point).
+    /// Bytes of the file read when the last batch was committed, or so far in a first load (progress, not a
+    /// resume point).
     pub bytes_committed: u64,
     pub report: ImportReport,
     pub failure: Option<String>,
@@ -240,8 +241,9 @@ pub trait ImportJobs: Send + Sync {
     ) -> Result<Option<Box<dyn FirstLoad>>, InfraError>;
 
     /// Tells the other runs that run `attempt` is alive although it commits nothing (a first load), so that
-    /// they do not take the import over. `false` when the run no longer owns the import.
-    async fn keep_alive(&self, id: ImportId, attempt: u32) -> Result<bool, InfraError>;
+    /// they do not take the import over, and shows how far it has read (`bytes`). `false` when the run no
+    /// longer owns the import.
+    async fn keep_alive(&self, id: ImportId, attempt: u32, bytes: u64) -> Result<bool, InfraError>;
 }
 
 /// A first load: an import into an empty catalog, written in one transaction with the catalog's search indexes
@@ -637,7 +639,10 @@ impl ImportService {
             progress.report.updated = written.1;
             if !chunk.foods.is_empty() {
                 let committed = match &mut first_load {
-                    Some(load) => self.load(load.as_mut(), id, attempt, &chunk.foods).await,
+                    Some(load) => {
+                        self.load(load.as_mut(), id, attempt, &chunk.foods, &progress)
+                            .await
+                    }
                     None => {
                         self.jobs
                             .commit_batch(id, attempt, &chunk.foods, &progress)
@@ -695,9 +700,14 @@ impl ImportService {
         id: ImportId,
         attempt: u32,
         foods: &[AnalysedFood],
+        progress: &ImportProgress,
     ) -> Result<Option<BatchOutcome>, InfraError> {
         let outcome = load.write(foods).await?;
-        Ok(self.jobs.keep_alive(id, attempt).await?.then_some(outcome))
+        Ok(self
+            .jobs
+            .keep_alive(id, attempt, progress.bytes)
+            .await?
+            .then_some(outcome))
     }
 
     /// Loads `count` synthetic foods of `seed` ([`crate::generate`]) through the same batched, analysed upserts
@@ -1187,8 +1197,14 @@ mod tests {
                 Ok(Some(load))
             });
         let alive = Mutex::new(alive.into_iter());
-        jobs.expect_keep_alive()
-            .returning(move |_, _| Ok(alive.lock().unwrap().next().unwrap()));
+        let read = Mutex::new(0);
+        jobs.expect_keep_alive().returning(move |_, _, bytes| {
+            // How far the file was read, never going back (a small file is read whole at once).
+            let mut read = read.lock().unwrap();
+            assert!(bytes > 0 && bytes >= *read, "{bytes} after {read}");
+            *read = bytes;
+            Ok(alive.lock().unwrap().next().unwrap())
+        });
         jobs.expect_commit_batch().never();
         jobs.expect_finish().never();
         let mut found = import.clone();

@@ -307,10 +307,13 @@ impl ImportJobs for PgCatalogImports {
         Ok(load.map(|load| Box::new(load) as Box<dyn FirstLoad>))
     }
 
-    async fn keep_alive(&self, id: ImportId, attempt: u32) -> Result<bool, InfraError> {
+    async fn keep_alive(&self, id: ImportId, attempt: u32, bytes: u64) -> Result<bool, InfraError> {
         let mut conn = checkout(&self.pool).await?;
         let updated = diesel::update(owned_by!(id, attempt))
-            .set(catalog_imports::updated_at.eq(diesel::dsl::now))
+            .set((
+                catalog_imports::bytes_committed.eq(to_i64(bytes)),
+                catalog_imports::updated_at.eq(diesel::dsl::now),
+            ))
             .execute(&mut conn)
             .await
             .map_err(infra)?;

@@ -299,7 +299,11 @@ async fn a_first_load_writes_its_batches_at_once_and_builds_the_indexes_at_its_e
     ]);
     let outcome = load.write(&batch).await.unwrap();
     assert_eq!((outcome.inserted, outcome.updated), (2, 0));
-    assert!(imports.keep_alive(id, 1).await.unwrap());
+    assert!(imports.keep_alive(id, 1, 400).await.unwrap());
+    // Nothing is committed yet, but the status shows how far the load has read.
+    let running = imports.find(id).await.unwrap().unwrap();
+    assert_eq!((running.rows_committed, running.bytes_committed), (0, 400));
+    assert!((running.progress() - 0.4).abs() < 1e-9);
     // The later row of a barcode wins, across batches as in committed batches.
     let batch = foods(&[
         ("3017620422003", "Nutella Biscuits"),
@@ -399,7 +403,7 @@ async fn a_first_load_taken_over_by_another_run_writes_nothing() {
         panic!("take over")
     };
     assert_eq!(second.attempts, 2);
-    assert!(!imports.keep_alive(id, 1).await.unwrap());
+    assert!(!imports.keep_alive(id, 1, 10).await.unwrap());
     assert!(!load.finish(&progress(1, 10), None).await.unwrap());
 
     assert_eq!(count(&db, "SELECT count(*) AS n FROM foods").await, 0);
