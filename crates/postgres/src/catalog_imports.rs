@@ -1,5 +1,6 @@
 //! Catalog imports on PostgreSQL: the `catalog_imports` rows, their outbox job, and batches of foods committed
-//! together with the import's progress, so that a run that dies resumes after its last committed batch.
+//! together with the import's progress, so that a run that dies resumes after its last committed batch; or,
+//! into an empty catalog, a first load in one transaction with the search indexes built at its end.
 
 use std::time::Duration;
 
@@ -356,16 +357,19 @@ async fn end_run(
 /// they are defined. Unique indexes stay: upserts find conflicts through them, and the vocabulary's triggers
 /// insert into it with `ON CONFLICT`.
 const DEFERRED_STRUCTURES: &str = "\
-    SELECT format('DROP INDEX %s', i.indexrelid::regclass) AS take_away, \
-           pg_get_indexdef(i.indexrelid) AS put_back \
-    FROM pg_index AS i \
-    WHERE i.indrelid IN ('foods'::regclass, 'food_words'::regclass, 'search_words'::regclass) \
-      AND NOT i.indisunique \
-    UNION ALL \
-    SELECT format('ALTER TABLE food_words DROP CONSTRAINT %I', c.conname), \
-           format('ALTER TABLE food_words ADD CONSTRAINT %I %s', c.conname, pg_get_constraintdef(c.oid)) \
-    FROM pg_constraint AS c \
-    WHERE c.conrelid = 'food_words'::regclass AND c.contype IN ('p', 'f')";
+    SELECT take_away, put_back FROM ( \
+        SELECT 1 AS step, i.indexrelid::regclass::text AS name, \
+               format('DROP INDEX %s', i.indexrelid::regclass) AS take_away, \
+               pg_get_indexdef(i.indexrelid) AS put_back \
+        FROM pg_index AS i \
+        WHERE i.indrelid IN ('foods'::regclass, 'food_words'::regclass, 'search_words'::regclass) \
+          AND NOT i.indisunique \
+        UNION ALL \
+        SELECT 2, c.conname, format('ALTER TABLE food_words DROP CONSTRAINT %I', c.conname), \
+               format('ALTER TABLE food_words ADD CONSTRAINT %I %s', c.conname, pg_get_constraintdef(c.oid)) \
+        FROM pg_constraint AS c \
+        WHERE c.conrelid = 'food_words'::regclass AND c.contype IN ('p', 'f') \
+    ) AS deferred ORDER BY step, name";
 
 /// An index or a key that a first load builds once at its end.
 #[derive(QueryableByName)]
