@@ -1003,16 +1003,20 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_resumed_run_skips_the_rows_already_committed() {
-        // An earlier run committed rows 1–4 (Nutella, Coke, Leffe, salt) and died.
+    /// An import whose earlier run committed rows 1–4 of the OFF fixture (Nutella, Coke, Leffe, salt) and died.
+    fn resumed() -> CatalogImport {
         let earlier = ImportReport {
             rows_read: 4,
             accepted: 4,
             inserted: 4,
             ..ImportReport::default()
         };
-        let import = stored(ImportFormat::OpenFoodFacts, 4, earlier);
+        stored(ImportFormat::OpenFoodFacts, 4, earlier)
+    }
+
+    #[tokio::test]
+    async fn a_resumed_run_skips_the_rows_already_committed() {
+        let import = resumed();
         let seen = Arc::new(Mutex::new(Seen::default()));
         let (jobs, files) = recording(&import, OFF_FIXTURE, &seen);
         service(jobs, files, MockFoodRepository::new(), 100)
@@ -1290,13 +1294,7 @@ mod tests {
     #[tokio::test]
     async fn a_resumed_import_is_never_a_first_load() {
         // Rows were committed one batch at a time before: the catalog is not empty, whatever it holds now.
-        let earlier = ImportReport {
-            rows_read: 4,
-            accepted: 4,
-            inserted: 4,
-            ..ImportReport::default()
-        };
-        let import = stored(ImportFormat::OpenFoodFacts, 4, earlier);
+        let import = resumed();
         let mut jobs = MockImportJobs::new();
         let claimed = import.clone();
         jobs.expect_claim()

@@ -8,8 +8,9 @@ use diesel::sql_types::{BigInt, Text};
 use diesel::{QueryableByName, sql_query};
 use diesel_async::RunQueryDsl;
 use diningcoach_catalog::{
-    AnalysedFood, CatalogError, Claim, Creation, FoodFields, FoodSource, Idempotency, ImportFormat,
-    ImportId, ImportJobs, ImportProgress, ImportReport, ImportStatus, NewImport, RunImport,
+    AnalysedFood, CatalogError, Claim, Creation, FirstLoad, FoodFields, FoodSource, Idempotency,
+    ImportFormat, ImportId, ImportJobs, ImportProgress, ImportReport, ImportStatus, NewImport,
+    RunImport,
 };
 use diningcoach_dietary::DietCatalog;
 use diningcoach_kernel::{Job, UserId};
@@ -280,6 +281,20 @@ async fn claimed(imports: &PgCatalogImports) -> ImportId {
     import.id
 }
 
+/// A first load of an empty catalog under way, Nutella written; with the catalog's structures before it began.
+async fn loading_nutella(
+    db: &TestDatabase,
+) -> (PgCatalogImports, Vec<String>, ImportId, Box<dyn FirstLoad>) {
+    let imports = PgCatalogImports::new(db.pool());
+    let before = structures(db).await;
+    let id = claimed(&imports).await;
+    let mut load = imports.first_load(id, 1).await.unwrap().unwrap();
+    load.write(&foods(&[("3017620422003", "Nutella")]))
+        .await
+        .unwrap();
+    (imports, before, id, load)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_first_load_writes_its_batches_at_once_and_builds_the_indexes_at_its_end() {
     let db = TestDatabase::new().await.unwrap();
@@ -352,15 +367,8 @@ async fn a_first_load_writes_its_batches_at_once_and_builds_the_indexes_at_its_e
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unfinished_first_load_leaves_nothing_and_a_catalog_with_foods_gets_batches() {
     let db = TestDatabase::new().await.unwrap();
-    let imports = PgCatalogImports::new(db.pool());
-    let before = structures(&db).await;
-    let id = claimed(&imports).await;
-
+    let (imports, before, id, load) = loading_nutella(&db).await;
     // The run dies mid-load: its transaction goes with its connection.
-    let mut load = imports.first_load(id, 1).await.unwrap().unwrap();
-    load.write(&foods(&[("3017620422003", "Nutella")]))
-        .await
-        .unwrap();
     drop(load);
     assert_eq!(count(&db, "SELECT count(*) AS n FROM foods").await, 0);
     assert_eq!(count(&db, "SELECT count(*) AS n FROM food_words").await, 0);
@@ -390,13 +398,7 @@ async fn an_unfinished_first_load_leaves_nothing_and_a_catalog_with_foods_gets_b
 #[tokio::test(flavor = "multi_thread")]
 async fn a_first_load_taken_over_by_another_run_writes_nothing() {
     let db = TestDatabase::new().await.unwrap();
-    let imports = PgCatalogImports::new(db.pool());
-    let before = structures(&db).await;
-    let id = claimed(&imports).await;
-    let mut load = imports.first_load(id, 1).await.unwrap().unwrap();
-    load.write(&foods(&[("3017620422003", "Nutella")]))
-        .await
-        .unwrap();
+    let (imports, before, id, mut load) = loading_nutella(&db).await;
 
     // The run looked dead (no keep-alive in time): another takes the import over.
     let Claim::Claimed(second) = imports.claim(id, Duration::ZERO).await.unwrap() else {
