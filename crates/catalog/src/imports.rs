@@ -1167,12 +1167,7 @@ mod tests {
             .times(1)
             .returning(|_, _, _, _| Ok(None));
         jobs.expect_finish().never();
-        let mut files = MockImportFiles::new();
-        files.expect_open().returning(|_| {
-            Ok(Box::new(std::io::Cursor::new(
-                OFF_FIXTURE.as_bytes().to_vec(),
-            )))
-        });
+        let mut files = off_file();
         files.expect_discard().never();
         let outcome = service(jobs, files, MockFoodRepository::new(), 2)
             .run(import.id, &|_| {})
