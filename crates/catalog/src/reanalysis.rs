@@ -91,7 +91,7 @@ mod tests {
     use super::*;
     use crate::food::{FoodDraft, FoodFields, FoodSource};
     use crate::ports::MockFoodRepository;
-    use crate::stored::Food;
+    use crate::stored::{Food, StoredAnalysis};
 
     #[tokio::test]
     async fn stale_analyses_are_redone_in_batches_until_none_is_left() {
@@ -111,7 +111,7 @@ mod tests {
             id: FoodId::generate(),
             code: "test:1".into(),
             draft,
-            analysis,
+            analysis: StoredAnalysis::Full(Box::new(analysis)),
             created_by: None,
             version: 1,
             created_at: Utc::now(),

@@ -1,7 +1,7 @@
 //! Foods as the catalog stores them, and the search that finds them.
 
 use chrono::{DateTime, Utc};
-use diningcoach_dietary::{FoodAnalysis, Level, NutrientCeiling};
+use diningcoach_dietary::{AnalysisSummary, FoodAnalysis, Level, NutrientCeiling};
 use diningcoach_kernel::{Limit, UserId};
 use serde::{Deserialize, Serialize};
 
@@ -15,12 +15,41 @@ pub struct Food {
     /// The stable code of the food in its source (`off:…`, `gen:…`, a CSV's `food_code`, `user:…`).
     pub code: String,
     pub draft: FoodDraft,
-    pub analysis: FoodAnalysis,
+    pub analysis: StoredAnalysis,
     pub created_by: Option<UserId>,
     /// Bumped by every edit, for `If-Match`.
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A stored food's analysis as it was read: in full where a verdict may be made from it, or only its summary, as
+/// search results for anonymous viewers read it (the ingredient-by-ingredient part is nine tenths of it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredAnalysis {
+    /// Boxed: a full analysis is four times the size of a summary.
+    Full(Box<FoodAnalysis>),
+    Summary(AnalysisSummary),
+}
+
+impl StoredAnalysis {
+    /// What any viewer is shown of it.
+    #[must_use]
+    pub fn into_summary(self) -> AnalysisSummary {
+        match self {
+            Self::Full(analysis) => analysis.summary(),
+            Self::Summary(summary) => summary,
+        }
+    }
+}
+
+/// How much of a stored analysis a read needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnalysisDepth {
+    /// What any viewer is shown: [`StoredAnalysis::Summary`].
+    Summary,
+    /// Everything a verdict and its reasons are made from: [`StoredAnalysis::Full`].
+    Full,
 }
 
 /// A validated food with its analysis, ready to be stored.
@@ -188,6 +217,8 @@ pub struct TierQuery<'a> {
     /// Resume after this position, which is in the first tier.
     pub after: Option<&'a SearchPosition>,
     pub limit: u16,
+    /// [`AnalysisDepth::Full`] when verdicts are made on the results.
+    pub analysis: AnalysisDepth,
 }
 
 /// What writing a batch of foods did.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::CatalogError;
 use crate::food::FoodDraft;
 use crate::ports::DietProfiles;
-use crate::stored::{AnalysedFood, Food};
+use crate::stored::{AnalysedFood, Food, StoredAnalysis};
 
 /// One finding of a verdict, owned, ready to serialise.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -153,13 +153,15 @@ impl VerdictService {
     }
 
     /// Judges a stored food, re-analysing it first when the stored analysis is from another version of the
-    /// analyser (the background re-analysis has not reached it yet): a verdict is never made on stale facts.
+    /// analyser (the background re-analysis has not reached it yet), or was read as a summary only: a verdict is
+    /// never made on stale or partial facts.
     #[must_use]
     pub fn judge_food(&self, food: &Food, profile: &DietProfile) -> VerdictReport {
-        if food.analysis.ensure_current().is_ok() {
-            self.judge(&food.analysis, profile)
-        } else {
-            self.judge(&self.catalog.analyse(&food.draft.facts()), profile)
+        match &food.analysis {
+            StoredAnalysis::Full(analysis) if analysis.ensure_current().is_ok() => {
+                self.judge(analysis, profile)
+            }
+            _ => self.judge(&self.catalog.analyse(&food.draft.facts()), profile),
         }
     }
 
@@ -266,6 +268,56 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(report.level, Level::Unknown);
+    }
+
+    #[tokio::test]
+    async fn a_stored_food_read_as_a_summary_or_stale_is_judged_on_a_fresh_analysis() {
+        use chrono::Utc;
+
+        use crate::food::{FoodFields, FoodId, FoodSource};
+
+        let vegetarian = DietProfileInput {
+            diets: vec![DietSelection {
+                code: "vegetarian".into(),
+                ..DietSelection::default()
+            }],
+            ..DietProfileInput::default()
+        };
+        let verdicts = service(Some(vegetarian));
+        let profile = verdicts.profile(UserId::generate()).await.unwrap();
+        let draft = FoodDraft::new(
+            FoodFields {
+                name: "Gummy bears".into(),
+                ingredients_text: Some("Glucose syrup, sugar, gelatine, citric acid".into()),
+                ..FoodFields::default()
+            },
+            FoodSource::Import,
+        )
+        .unwrap();
+        let analysis = verdicts.analysed(draft.clone()).analysis;
+        let fresh = verdicts.judge(&analysis, &profile);
+        assert_eq!(fresh.level, Level::Avoid);
+        let mut stale = analysis.clone();
+        stale.version = 0;
+        // A stale analysis that lost its ingredients would pass if it were believed.
+        stale.ingredients.clear();
+        stale.contains = diningcoach_dietary::PropertySet::default();
+        for analysis in [
+            StoredAnalysis::Summary(analysis.summary()),
+            StoredAnalysis::Full(Box::new(stale)),
+        ] {
+            let food = Food {
+                id: FoodId::generate(),
+                code: "test:gummy".into(),
+                draft: draft.clone(),
+                analysis,
+                created_by: None,
+                version: 1,
+                created_at: Utc::now(),
+                updated_at: Utc::now(),
+            };
+            assert_eq!(verdicts.judge_food(&food, &profile), fresh);
+        }
     }
 
     #[tokio::test]

@@ -146,6 +146,21 @@ impl FoodAnalysis {
         }
     }
 
+    /// What any viewer is shown of the analysis, without the ingredient-by-ingredient reading that a verdict's
+    /// reasons need.
+    #[must_use]
+    pub fn summary(&self) -> AnalysisSummary {
+        AnalysisSummary {
+            version: self.version,
+            ingredients_declared: self.ingredients_declared,
+            unrecognised: self.unrecognised.clone(),
+            contains: self.contains,
+            possibly: self.possibly,
+            traces: self.traces,
+            labels: self.labels.clone(),
+        }
+    }
+
     /// Compact tags for SQL filtering (store them in a `text[]` column with a GIN index):
     /// `contains:<property>`, `possibly:<property>`, `traces:<property>`, `label:<label>`,
     /// `ingredients:missing`, `ingredients:unrecognised`. A food passes a profile's ingredient rules only if it
@@ -165,6 +180,26 @@ impl FoodAnalysis {
         }
         tags
     }
+}
+
+/// The part of a [`FoodAnalysis`] that is shown with a food whoever looks at it; stored beside the full analysis,
+/// so that a list of foods is read without the ingredients (a tenth of the size).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalysisSummary {
+    /// [`ANALYSIS_VERSION`] when the analysis was made.
+    pub version: u32,
+    /// Whether the food had an ingredient list at all.
+    pub ingredients_declared: bool,
+    /// Ingredients and statements not understood, as written.
+    pub unrecognised: Vec<String>,
+    /// Properties certainly present.
+    pub contains: PropertySet,
+    /// Properties possibly present because an origin is not stated.
+    pub possibly: PropertySet,
+    /// Properties named by precautionary statements or trace tags.
+    pub traces: PropertySet,
+    /// Label codes found in the label tags.
+    pub labels: Vec<String>,
 }
 
 impl DietCatalog {

@@ -43,7 +43,9 @@ mod taxonomy;
 mod text;
 mod verdict;
 
-pub use analysis::{ANALYSIS_VERSION, AnalysedIngredient, DeclaredTag, FoodAnalysis, FoodFacts};
+pub use analysis::{
+    ANALYSIS_VERSION, AnalysedIngredient, AnalysisSummary, DeclaredTag, FoodAnalysis, FoodFacts,
+};
 pub use catalog::{
     Allergen, AllergyPolicy, Basis, Condition, Diet, DietCatalog, DietParameter, IngredientCheck,
     Label, LabelCheck, Limit, NutrientCheck, Rule, RuleCheck, Source,

@@ -4,7 +4,7 @@ use actix_web::http::header::{self, ETag, EntityTag};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use chrono::{DateTime, Utc};
 use diningcoach_catalog::{
-    Actor, FoodFields, FoodId, FoodKind, FoodSearchRequest, FoodView, Gtin, NutrientsPer100g,
+    Actor, Food, FoodFields, FoodId, FoodKind, FoodSearchRequest, FoodView, Gtin, NutrientsPer100g,
     SearchQuery, SearchTier, Suitability,
 };
 use diningcoach_dietary::PropertySet;
@@ -184,11 +184,20 @@ impl From<FoodView> for FoodResponse {
             verdict,
             matched,
         } = view;
-        let draft = &food.draft;
-        let analysis = &food.analysis;
+        let Food {
+            id,
+            code,
+            draft,
+            analysis,
+            version,
+            created_at,
+            updated_at,
+            created_by: _,
+        } = food;
+        let analysis = analysis.into_summary();
         Self {
-            id: food.id.as_uuid(),
-            food_code: food.code.clone(),
+            id: id.as_uuid(),
+            food_code: code,
             barcode: draft.gtin().map(|gtin| BarcodeDto {
                 gtin: gtin.as_str().to_owned(),
                 printed: gtin.printed().to_owned(),
@@ -215,14 +224,14 @@ impl From<FoodView> for FoodResponse {
                 contains: codes(analysis.contains),
                 possibly: codes(analysis.possibly),
                 traces: codes(analysis.traces),
-                labels: analysis.labels.clone(),
-                unrecognised_ingredients: analysis.unrecognised.clone(),
+                labels: analysis.labels,
+                unrecognised_ingredients: analysis.unrecognised,
             },
             verdict: verdict.map(VerdictResponse::from),
             matched: matched.map(SearchTier::as_str),
-            version: food.version,
-            created_at: food.created_at,
-            updated_at: food.updated_at,
+            version,
+            created_at,
+            updated_at,
         }
     }
 }

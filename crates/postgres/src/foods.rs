@@ -10,10 +10,10 @@ use diesel::sql_types::Bool;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diningcoach_catalog::ports::FoodRepository;
 use diningcoach_catalog::{
-    AnalysedFood, BatchOutcome, CatalogError, Food, FoodDraft, FoodFields, FoodId, FoodKind,
-    FoodSource, Gtin, NutrientsPer100g, SearchPosition, TierQuery,
+    AnalysedFood, AnalysisDepth, BatchOutcome, CatalogError, Food, FoodDraft, FoodFields, FoodId,
+    FoodKind, FoodSource, Gtin, NutrientsPer100g, SearchPosition, StoredAnalysis, TierQuery,
 };
-use diningcoach_dietary::FoodAnalysis;
+use diningcoach_dietary::{AnalysisSummary, FoodAnalysis};
 use diningcoach_kernel::{InfraError, UserId};
 use uuid::Uuid;
 
@@ -70,6 +70,8 @@ pub(crate) struct FoodRow {
     traces: Vec<Option<String>>,
     labels: Vec<Option<String>>,
     storage_notes: Option<String>,
+    /// The full analysis as `FoodRow::as_select()` reads it, or its summary where a search selects that instead
+    /// (see `food_search`); [`FoodRow::into_food`] is told which.
     analysis: String,
     created_by: Option<Uuid>,
     version: i32,
@@ -78,7 +80,7 @@ pub(crate) struct FoodRow {
 }
 
 impl FoodRow {
-    pub(crate) fn into_food(self) -> Result<Food, InfraError> {
+    pub(crate) fn into_food(self, depth: AnalysisDepth) -> Result<Food, InfraError> {
         let fault = |what: &str, error: &dyn std::fmt::Display| {
             InfraError::Fault(format!("stored food {} has {what}: {error}", self.id))
         };
@@ -90,8 +92,13 @@ impl FoodRow {
             .source
             .parse()
             .map_err(|e: CatalogError| fault("an unknown source", &e))?;
-        let analysis: FoodAnalysis = serde_json::from_str(&self.analysis)
-            .map_err(|e| fault("an unreadable analysis", &e))?;
+        let analysis = match depth {
+            AnalysisDepth::Full => serde_json::from_str(&self.analysis).map(StoredAnalysis::Full),
+            AnalysisDepth::Summary => {
+                serde_json::from_str(&self.analysis).map(StoredAnalysis::Summary)
+            }
+        }
+        .map_err(|e| fault("an unreadable analysis", &e))?;
         let fields = FoodFields {
             food_code: Some(self.food_code.clone()),
             barcode: self.barcode,
@@ -180,6 +187,7 @@ struct FoodValues<'a> {
     storage_notes: Option<&'a str>,
     analysis: String,
     analysis_version: i32,
+    analysis_summary: String,
     dietary_tags: Vec<String>,
 }
 
@@ -195,6 +203,11 @@ struct NewFood<'a> {
 /// A `FoodAnalysis` serialises to JSON whatever it holds (strings, numbers, sets): this cannot fail.
 fn analysis_json(analysis: &FoodAnalysis) -> String {
     serde_json::to_string(analysis).unwrap_or_default()
+}
+
+/// Like [`analysis_json`], for what a search for an anonymous viewer reads.
+fn summary_json(analysis: &FoodAnalysis) -> String {
+    serde_json::to_string::<AnalysisSummary>(&analysis.summary()).unwrap_or_default()
 }
 
 fn analysis_version(analysis: &FoodAnalysis) -> i32 {
@@ -243,6 +256,7 @@ fn values(food: &AnalysedFood, id: Uuid) -> FoodValues<'_> {
         storage_notes: draft.storage_notes(),
         analysis: analysis_json(&food.analysis),
         analysis_version: analysis_version(&food.analysis),
+        analysis_summary: summary_json(&food.analysis),
         dietary_tags: food.analysis.dietary_tags(),
     }
 }
@@ -301,7 +315,7 @@ enum Carried {
 
 /// The columns of a batch upsert, in bind order: name, SQL type of one element, how it is carried. The
 /// statement and [`batch_columns`] follow this list.
-const BATCH_COLUMNS: [(&str, &str, Carried); 39] = [
+const BATCH_COLUMNS: [(&str, &str, Carried); 40] = [
     ("id", "uuid", Carried::AsIs),
     ("food_code", "text", Carried::AsIs),
     ("barcode", "text", Carried::AsIs),
@@ -338,6 +352,7 @@ const BATCH_COLUMNS: [(&str, &str, Carried); 39] = [
     ("storage_notes", "text", Carried::AsIs),
     ("analysis", "text", Carried::AsIs),
     ("analysis_version", "int4", Carried::AsIs),
+    ("analysis_summary", "text", Carried::AsIs),
     ("dietary_tags", "text", Carried::JoinedTags),
     ("created_by", "uuid", Carried::AsIs),
     ("version", "int4", Carried::AsIs),
@@ -447,6 +462,7 @@ fn batch_columns(foods: &[AnalysedFood]) -> [Bind; BATCH_COLUMNS.len()] {
         text(|r| r.storage_notes),
         text(|r| Some(r.analysis.as_str())),
         Bind::Integers(rows.iter().map(|r| r.analysis_version).collect()),
+        text(|r| Some(r.analysis_summary.as_str())),
         tags(|r| &r.dietary_tags),
         Bind::OptionalTexts(vec![None; rows.len()]),
         Bind::Integers(vec![1; rows.len()]),
@@ -486,7 +502,9 @@ impl PgFoodRepository {
 }
 
 fn food_rows(rows: Vec<FoodRow>) -> Result<Vec<Food>, InfraError> {
-    rows.into_iter().map(FoodRow::into_food).collect()
+    rows.into_iter()
+        .map(|row| row.into_food(AnalysisDepth::Full))
+        .collect()
 }
 
 #[async_trait]
@@ -508,7 +526,8 @@ impl FoodRepository for PgFoodRepository {
             .await
             .optional()
             .map_err(PgError::from)?;
-        row.map(FoodRow::into_food).transpose()
+        row.map(|row| row.into_food(AnalysisDepth::Full))
+            .transpose()
     }
 
     async fn food_by_barcode(&self, gtin: &Gtin) -> Result<Option<Food>, InfraError> {
@@ -520,7 +539,8 @@ impl FoodRepository for PgFoodRepository {
             .await
             .optional()
             .map_err(PgError::from)?;
-        row.map(FoodRow::into_food).transpose()
+        row.map(|row| row.into_food(AnalysisDepth::Full))
+            .transpose()
     }
 
     async fn insert(
@@ -540,7 +560,7 @@ impl FoodRepository for PgFoodRepository {
             .get_result(&mut conn)
             .await;
         match inserted {
-            Ok(row) => Ok(row.into_food()?),
+            Ok(row) => Ok(row.into_food(AnalysisDepth::Full)?),
             Err(error) if is_barcode_conflict(&error) => Err(barcode_taken(&mut conn, food).await?),
             Err(error) => Err(InfraError::from(PgError::from(error)).into()),
         }
@@ -568,7 +588,7 @@ impl FoodRepository for PgFoodRepository {
         .await
         .optional();
         match updated {
-            Ok(Some(row)) => Ok(row.into_food()?),
+            Ok(Some(row)) => Ok(row.into_food(AnalysisDepth::Full)?),
             Ok(None) => {
                 let current: Option<i32> = foods::table
                     .find(id.as_uuid())
@@ -641,6 +661,7 @@ impl FoodRepository for PgFoodRepository {
                         .set((
                             foods::analysis.eq(analysis_json(analysis)),
                             foods::analysis_version.eq(analysis_version(analysis)),
+                            foods::analysis_summary.eq(summary_json(analysis)),
                             foods::dietary_tags.eq(analysis.dietary_tags()),
                         ))
                         .execute(conn)

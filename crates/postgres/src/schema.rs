@@ -87,6 +87,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        analysis_summary -> Text,
     }
 }
 

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use diesel_async::RunQueryDsl;
 use diningcoach_catalog::ports::FoodRepository;
 use diningcoach_catalog::{
-    AnalysedFood, CatalogError, FoodDraft, FoodFields, FoodId, FoodSource, Gtin, NutrientsPer100g,
-    SearchPosition, SearchQuery, SearchTier, SuitabilityFilter, TierQuery, generate,
-    normalise_name,
+    AnalysedFood, AnalysisDepth, CatalogError, FoodDraft, FoodFields, FoodId, FoodSource, Gtin,
+    NutrientsPer100g, SearchPosition, SearchQuery, SearchTier, StoredAnalysis, SuitabilityFilter,
+    TierQuery, generate, normalise_name,
 };
-use diningcoach_dietary::{DietCatalog, DietProfileInput, DietSelection, Level};
+use diningcoach_dietary::{AnalysisSummary, DietCatalog, DietProfileInput, DietSelection, Level};
 use diningcoach_postgres::PgFoodRepository;
 use diningcoach_postgres::testing::TestDatabase;
 
@@ -104,6 +104,7 @@ fn tier<'a>(tier: SearchTier, query: Option<&'a SearchQuery>) -> TierQuery<'a> {
         suitable: None,
         after: None,
         limit: 100,
+        analysis: AnalysisDepth::Summary,
     }
 }
 
@@ -758,7 +759,10 @@ async fn a_batch_stores_every_field_as_given() {
         let stored = repo.food_by_barcode(&gtin).await.unwrap().unwrap();
         assert_eq!(stored.draft, food.draft);
         // (The analysis is JSON: its floats may come back one unit in the last place apart.)
-        assert_eq!(stored.analysis.dietary_tags(), food.analysis.dietary_tags());
+        let StoredAnalysis::Full(analysis) = &stored.analysis else {
+            panic!("a food is read with its full analysis");
+        };
+        assert_eq!(analysis.dietary_tags(), food.analysis.dietary_tags());
         assert_eq!(stored.version, 1);
         checked += 1;
     }
@@ -776,6 +780,98 @@ async fn a_batch_stores_every_field_as_given() {
         (stored.draft.clone(), stored.version),
         (foods[0].draft.clone(), 2)
     );
+}
+
+#[tokio::test]
+async fn searches_read_the_analysis_as_deep_as_asked_and_the_summary_agrees_with_it() {
+    let db = TestDatabase::new().await.unwrap();
+    let repo = PgFoodRepository::new(db.pool());
+    let catalog = DietCatalog::load().unwrap();
+    // Generated foods cover traces and labels; the odd bar, unrecognised ingredients; the rice has no ingredient
+    // list.
+    let odd = food(
+        "Odd Bar",
+        None,
+        None,
+        "sugar, zorblax extract, cocoa butter. May contain hazelnuts.",
+    );
+    let foods: Vec<AnalysedFood> = generate::generate(5, 198)
+        .chain([odd, food("Plain Rice", None, None, " ")])
+        .map(|draft| analysed(&catalog, draft))
+        .collect();
+    repo.upsert_batch(&foods).await.unwrap();
+    let expected: std::collections::HashMap<String, _> = foods
+        .iter()
+        .map(|food| {
+            (
+                food.draft.code().unwrap().to_string(),
+                food.analysis.summary(),
+            )
+        })
+        .collect();
+    let all = tier(SearchTier::All, None);
+    for depth in [AnalysisDepth::Summary, AnalysisDepth::Full] {
+        let found = repo
+            .search(&TierQuery {
+                limit: 200,
+                analysis: depth,
+                ..all
+            })
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 200);
+        for (food, _) in found {
+            let summary = match (depth, food.analysis) {
+                (AnalysisDepth::Summary, StoredAnalysis::Summary(summary)) => summary,
+                (AnalysisDepth::Full, StoredAnalysis::Full(analysis)) => analysis.summary(),
+                (depth, analysis) => panic!("{depth:?} read as {analysis:?}"),
+            };
+            assert_eq!(summary, expected[&food.code], "{}", food.code);
+        }
+    }
+    let covered = |has: fn(&AnalysisSummary) -> bool| expected.values().any(has);
+    assert!(covered(|s| !s.unrecognised.is_empty()));
+    assert!(covered(|s| !s.traces.is_empty()));
+    assert!(covered(|s| !s.labels.is_empty()));
+    assert!(covered(|s| !s.ingredients_declared));
+
+    // Catalogs stored before the summary existed got it from this expression of its migration: it must read
+    // back as what the application writes.
+    let mut conn = db.pool().get_owned().await.unwrap();
+    diesel::sql_query(
+        "UPDATE foods SET analysis_summary = (analysis::jsonb - \
+         '{ingredients,declared,unmapped_tags,nutrients,serving_size_g}'::text[])::text",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    drop(conn);
+    for (food, _) in repo.search(&TierQuery { limit: 200, ..all }).await.unwrap() {
+        let StoredAnalysis::Summary(summary) = food.analysis else {
+            panic!("a summary was asked for");
+        };
+        assert_eq!(summary, expected[&food.code], "{}", food.code);
+    }
+
+    // And a summary is read without the full analysis at all.
+    let mut conn = db.pool().get_owned().await.unwrap();
+    diesel::sql_query("UPDATE foods SET analysis = '{}'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    assert_eq!(
+        repo.search(&TierQuery { limit: 200, ..all })
+            .await
+            .unwrap()
+            .len(),
+        200
+    );
+    let full = TierQuery {
+        analysis: AnalysisDepth::Full,
+        ..all
+    };
+    assert!(repo.search(&full).await.is_err());
 }
 
 #[tokio::test]

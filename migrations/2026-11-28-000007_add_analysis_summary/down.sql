@@ -1,0 +1,1 @@
+ALTER TABLE foods DROP COLUMN analysis_summary;
