@@ -11,6 +11,8 @@
 //! words rather than over every food), and the corrected query is then looked up like a query's prefixes. See
 //! docs/catalog.md.
 
+use std::time::Duration;
+
 use diesel::dsl::AsSelect;
 use diesel::pg::Pg;
 use diesel::sql_types::{Bool, SmallInt, Text};
@@ -24,6 +26,7 @@ use diningcoach_kernel::InfraError;
 
 use crate::PgError;
 use crate::foods::FoodRow;
+use crate::memo::Memo;
 use crate::statement::{Bind, Statement};
 
 /// The columns of [`FoodRow`], in its order, from `foods AS f`, with the analysis column given.
@@ -480,46 +483,88 @@ fn correction_statement(query: &SearchQuery) -> Statement<Text> {
     sql.returning()
 }
 
-/// Whether foods may contain the query: each of its words (of three characters or more) is inside a word of the
-/// vocabulary. When not, the substring tier has nothing to find, and the trigram look-up over the foods (whose
-/// planning alone takes ~2 ms) is skipped: the usual case for a misspelling.
-async fn may_contain(conn: &mut AsyncPgConnection, query: &SearchQuery) -> QueryResult<bool> {
-    let patterns = query.word_patterns();
-    if patterns.is_empty() {
-        return Ok(true);
-    }
-    let mut sql = Statement::prepared();
-    sql.sql("SELECT NOT EXISTS (SELECT 1 FROM unnest(")
-        .bind(Bind::Texts(patterns))
-        .sql(
-            "::text[]) AS q(pattern) \
-             WHERE NOT EXISTS (SELECT 1 FROM search_words AS s WHERE s.word LIKE q.pattern))",
-        );
-    sql.returning::<Bool>().get_result(conn).await
+/// What the catalog's vocabulary says of queries, as it said it a moment ago. Every search that reaches the
+/// substring or corrected tiers asks it the same questions of the same text, and the answers change only when
+/// foods bring new words or the last use of one goes; a misspelling's two questions were half of what its search
+/// cost PostgreSQL. So an answer is kept for [`VOCABULARY_TTL`]: a word that an import brings is found inside
+/// other words, and offered as a correction, at most that long after the import.
+pub(crate) struct Vocabulary {
+    containable: Memo<SearchQuery, bool>,
+    corrections: Memo<SearchQuery, Option<SearchQuery>>,
 }
 
-/// The query corrected by [`correction_statement`]; `None` when no word of it needs correcting.
-async fn correct(
-    conn: &mut AsyncPgConnection,
-    query: &SearchQuery,
-) -> QueryResult<Option<SearchQuery>> {
-    let words: Vec<String> = correction_statement(query).load(conn).await?;
-    let corrected = words.join(" ");
-    Ok(SearchQuery::parse(&corrected)
-        .ok()
-        .filter(|corrected| corrected != query))
+/// How long an answer of the [`Vocabulary`] is kept.
+const VOCABULARY_TTL: Duration = Duration::from_secs(60);
+
+/// How many answers of each kind are kept (a query is at most a few hundred bytes).
+const VOCABULARY_ANSWERS: usize = 10_000;
+
+impl Default for Vocabulary {
+    fn default() -> Self {
+        Self {
+            containable: Memo::new(VOCABULARY_TTL, VOCABULARY_ANSWERS),
+            corrections: Memo::new(VOCABULARY_TTL, VOCABULARY_ANSWERS),
+        }
+    }
+}
+
+impl Vocabulary {
+    /// Whether foods may contain the query: each of its words (of three characters or more) is inside a word of
+    /// the vocabulary. When not, the substring tier has nothing to find, and the trigram look-up over the foods
+    /// (whose planning alone takes ~2 ms) is skipped: the usual case for a misspelling.
+    async fn may_contain(
+        &self,
+        conn: &mut AsyncPgConnection,
+        query: &SearchQuery,
+    ) -> QueryResult<bool> {
+        let patterns = query.word_patterns();
+        if patterns.is_empty() {
+            return Ok(true);
+        }
+        if let Some(answer) = self.containable.get(query) {
+            return Ok(answer);
+        }
+        let mut sql = Statement::prepared();
+        sql.sql("SELECT NOT EXISTS (SELECT 1 FROM unnest(")
+            .bind(Bind::Texts(patterns))
+            .sql(
+                "::text[]) AS q(pattern) \
+                 WHERE NOT EXISTS (SELECT 1 FROM search_words AS s WHERE s.word LIKE q.pattern))",
+            );
+        let answer = sql.returning::<Bool>().get_result(conn).await?;
+        self.containable.put(query.clone(), answer);
+        Ok(answer)
+    }
+
+    /// The query corrected by [`correction_statement`]; `None` when no word of it needs correcting.
+    async fn correct(
+        &self,
+        conn: &mut AsyncPgConnection,
+        query: &SearchQuery,
+    ) -> QueryResult<Option<SearchQuery>> {
+        if let Some(answer) = self.corrections.get(query) {
+            return Ok(answer);
+        }
+        let words: Vec<String> = correction_statement(query).load(conn).await?;
+        let answer = SearchQuery::parse(&words.join(" "))
+            .ok()
+            .filter(|corrected| corrected != query);
+        self.corrections.put(query.clone(), answer.clone());
+        Ok(answer)
+    }
 }
 
 /// The statement of a run of tiers, resuming after the cursor when it is the search's first; `None` for the
 /// corrected tiers of a query that needs no correcting.
 async fn run_statement(
     conn: &mut AsyncPgConnection,
+    vocabulary: &Vocabulary,
     query: &TierQuery<'_>,
     tiers: &[SearchTier],
     first: bool,
 ) -> QueryResult<Option<Statement<RankedSql>>> {
     let correction = match (tiers.first().copied().map(access), query.query) {
-        (Some(Access::Corrected), Some(text)) => match correct(conn, text).await? {
+        (Some(Access::Corrected), Some(text)) => match vocabulary.correct(conn, text).await? {
             Some(correction) => Some(correction),
             None => return Ok(None),
         },
@@ -581,6 +626,7 @@ fn plan_settings(query: &TierQuery<'_>, tiers: &[SearchTier]) -> String {
 /// while the page has room.
 pub(crate) async fn search(
     conn: &mut AsyncPgConnection,
+    vocabulary: &Vocabulary,
     query: &TierQuery<'_>,
 ) -> Result<Vec<(Food, SearchPosition)>, InfraError> {
     let wanted = usize::from(query.limit);
@@ -591,11 +637,14 @@ pub(crate) async fn search(
         }
         if let (Some(Access::Trigram), Some(text)) =
             (tiers.first().copied().map(access), query.query)
-            && !may_contain(conn, text).await.map_err(PgError::from)?
+            && !vocabulary
+                .may_contain(conn, text)
+                .await
+                .map_err(PgError::from)?
         {
             continue;
         }
-        let Some(statement) = run_statement(conn, query, tiers, i == 0)
+        let Some(statement) = run_statement(conn, vocabulary, query, tiers, i == 0)
             .await
             .map_err(PgError::from)?
         else {
@@ -633,6 +682,7 @@ struct PlanLine {
 /// its values, as it runs.
 pub(crate) async fn explain(
     conn: &mut AsyncPgConnection,
+    vocabulary: &Vocabulary,
     query: &TierQuery<'_>,
     generic: bool,
 ) -> Result<Vec<Vec<String>>, InfraError> {
@@ -644,7 +694,7 @@ pub(crate) async fn explain(
     {
         plans.push(explain_statement(conn, &correction_statement(text), plan_mode(generic)).await?);
     }
-    let statement = run_statement(conn, query, tiers, true)
+    let statement = run_statement(conn, vocabulary, query, tiers, true)
         .await
         .map_err(PgError::from)?;
     if let Some(statement) = statement {

@@ -1,6 +1,8 @@
 //! The food catalog on PostgreSQL: look-ups, contributions, edits, batch upserts, re-analysis; search is in
 //! `food_search`.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
@@ -17,7 +19,7 @@ use diningcoach_dietary::{AnalysisSummary, FoodAnalysis};
 use diningcoach_kernel::{InfraError, UserId};
 use uuid::Uuid;
 
-use crate::food_search;
+use crate::food_search::{self, Vocabulary};
 use crate::pool::checkout;
 use crate::schema::foods;
 use crate::statement::{Bind, Statement};
@@ -26,11 +28,16 @@ use crate::{PgError, PgPool};
 #[derive(Clone)]
 pub struct PgFoodRepository {
     pool: PgPool,
+    /// Shared by the clones of a repository.
+    vocabulary: Arc<Vocabulary>,
 }
 
 impl PgFoodRepository {
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            vocabulary: Arc::default(),
+        }
     }
 }
 
@@ -497,7 +504,7 @@ impl PgFoodRepository {
         generic: bool,
     ) -> Result<Vec<Vec<String>>, InfraError> {
         let mut conn = checkout(&self.pool).await?;
-        food_search::explain(&mut conn, query, generic).await
+        food_search::explain(&mut conn, &self.vocabulary, query, generic).await
     }
 }
 
@@ -514,7 +521,7 @@ impl FoodRepository for PgFoodRepository {
         query: &TierQuery<'a>,
     ) -> Result<Vec<(Food, SearchPosition)>, InfraError> {
         let mut conn = checkout(&self.pool).await?;
-        food_search::search(&mut conn, query).await
+        food_search::search(&mut conn, &self.vocabulary, query).await
     }
 
     async fn food(&self, id: FoodId) -> Result<Option<Food>, InfraError> {

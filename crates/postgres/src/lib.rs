@@ -11,6 +11,7 @@ mod health;
 mod identity;
 mod janitor;
 mod ledger;
+mod memo;
 mod migrate;
 mod outbox;
 mod pool;

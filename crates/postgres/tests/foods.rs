@@ -218,6 +218,29 @@ async fn misspellings_are_found_by_similarity_and_short_queries_by_prefix() {
 }
 
 #[tokio::test]
+async fn what_the_vocabulary_said_of_a_query_is_remembered_for_a_while_by_each_repository() {
+    let (db, repo, catalog) = seeded().await;
+    let inside = SearchQuery::parse("anill").unwrap();
+    let misspelt = SearchQuery::parse("vanila").unwrap();
+    let substring = tier(SearchTier::Substring, Some(&inside));
+    let corrected = tier(SearchTier::CorrectedPrefix, Some(&misspelt));
+    assert!(names(&repo, &substring).await.is_empty());
+    assert!(names(&repo, &corrected).await.is_empty());
+
+    let vanilla = food("Vanilla Ice Cream", None, None, "milk, sugar, vanilla");
+    repo.upsert_batch(&[analysed(&catalog, vanilla)])
+        .await
+        .unwrap();
+    // The answers given a moment ago stand (for a minute at most)...
+    assert!(names(&repo, &substring).await.is_empty());
+    assert!(names(&repo, &corrected).await.is_empty());
+    // ...and the words are there for a repository that has not asked yet.
+    let fresh = PgFoodRepository::new(db.pool());
+    assert_eq!(names(&fresh, &substring).await, ["Vanilla Ice Cream"]);
+    assert_eq!(names(&fresh, &corrected).await, ["Vanilla Ice Cream"]);
+}
+
+#[tokio::test]
 async fn paging_resumes_exactly_after_the_cursor_position() {
     let db = TestDatabase::new().await.unwrap();
     let repo = PgFoodRepository::new(db.pool());
