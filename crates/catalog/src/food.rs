@@ -690,6 +690,23 @@ fn tags(field: &str, raw: Vec<String>, errors: &mut Vec<FieldError>) -> Vec<Stri
 }
 
 #[cfg(test)]
+impl FoodDraft {
+    /// An imported food known by its name and ingredient list only, for the services' tests.
+    #[allow(clippy::unwrap_used)]
+    pub(crate) fn labelled(name: &str, ingredients: &str) -> Self {
+        Self::new(
+            FoodFields {
+                name: name.into(),
+                ingredients_text: Some(ingredients.into()),
+                ..FoodFields::default()
+            },
+            FoodSource::Import,
+        )
+        .unwrap()
+    }
+}
+
+#[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -312,25 +312,9 @@ mod tests {
     }
 
     fn stored(name: &str, ingredients: &str) -> Food {
-        let draft = FoodDraft::new(
-            FoodFields {
-                name: name.into(),
-                ingredients_text: Some(ingredients.into()),
-                ..FoodFields::default()
-            },
-            FoodSource::Import,
-        )
-        .unwrap();
-        Food {
-            id: FoodId::generate(),
-            code: format!("test:{name}"),
-            analysis: StoredAnalysis::Full(Box::new(catalog().analyse(&draft.facts()))),
-            draft,
-            created_by: None,
-            version: 1,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-        }
+        let draft = FoodDraft::labelled(name, ingredients);
+        let analysis = StoredAnalysis::Full(Box::new(catalog().analyse(&draft.facts())));
+        Food::stored(draft, analysis)
     }
 
     fn vegan_accounts(verified: bool) -> MockDietProfiles {
@@ -525,13 +509,7 @@ mod tests {
                     .iter()
                     .any(|t| t == "contains:animal_origin")
             );
-            let food = stored("Oat drink", "water, oats, salt");
-            let position = SearchPosition {
-                tier: query.tiers[0],
-                key: String::new(),
-                id: food.id,
-            };
-            Ok(vec![(food, position)])
+            stored("Oat drink", "water, oats, salt").found_alone(query)
         });
         let service = service(foods, vegan_accounts(true));
         let mut search = request("oat", 20, None);
@@ -557,12 +535,7 @@ mod tests {
             if query.analysis == AnalysisDepth::Summary {
                 food.analysis = StoredAnalysis::Summary(food.analysis.into_summary());
             }
-            let position = SearchPosition {
-                tier: query.tiers[0],
-                key: String::new(),
-                id: food.id,
-            };
-            Ok(vec![(food, position)])
+            food.found_alone(query)
         });
         let service = service(foods, vegan_accounts(true));
         let anonymous = service

@@ -89,34 +89,17 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::food::{FoodDraft, FoodFields, FoodSource};
+    use crate::food::FoodDraft;
     use crate::ports::MockFoodRepository;
     use crate::stored::{Food, StoredAnalysis};
 
     #[tokio::test]
     async fn stale_analyses_are_redone_in_batches_until_none_is_left() {
         let catalog = Arc::new(DietCatalog::load().unwrap());
-        let draft = FoodDraft::new(
-            FoodFields {
-                name: "Gelatine sweets".into(),
-                ingredients_text: Some("sugar, gelatine".into()),
-                ..FoodFields::default()
-            },
-            FoodSource::Import,
-        )
-        .unwrap();
+        let draft = FoodDraft::labelled("Gelatine sweets", "sugar, gelatine");
         let mut analysis = catalog.analyse(&draft.facts());
         analysis.version = 0;
-        let old = Food {
-            id: FoodId::generate(),
-            code: "test:1".into(),
-            draft,
-            analysis: StoredAnalysis::Full(Box::new(analysis)),
-            created_by: None,
-            version: 1,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-        };
+        let old = Food::stored(draft, StoredAnalysis::Full(Box::new(analysis)));
         let id = old.id;
         let mut foods = MockFoodRepository::new();
         foods

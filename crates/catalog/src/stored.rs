@@ -229,6 +229,36 @@ pub struct BatchOutcome {
 }
 
 #[cfg(test)]
+impl Food {
+    /// A food as a repository would give it back just after storing it, for the services' tests.
+    pub(crate) fn stored(draft: FoodDraft, analysis: StoredAnalysis) -> Self {
+        Self {
+            id: FoodId::generate(),
+            code: format!("test:{}", draft.name()),
+            draft,
+            analysis,
+            created_by: None,
+            version: 1,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    /// This food alone as what a search found, in the first of the tiers asked.
+    pub(crate) fn found_alone(
+        self,
+        query: &TierQuery<'_>,
+    ) -> Result<Vec<(Self, SearchPosition)>, diningcoach_kernel::InfraError> {
+        let position = SearchPosition {
+            tier: query.tiers[0],
+            key: String::new(),
+            id: self.id,
+        };
+        Ok(vec![(self, position)])
+    }
+}
+
+#[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 

@@ -190,6 +190,17 @@ mod tests {
         VerdictService::new(Arc::new(DietCatalog::load().unwrap()), Arc::new(profiles))
     }
 
+    /// A profile that follows one diet.
+    fn following(diet: &str) -> DietProfileInput {
+        DietProfileInput {
+            diets: vec![DietSelection {
+                code: diet.into(),
+                ..DietSelection::default()
+            }],
+            ..DietProfileInput::default()
+        }
+    }
+
     fn label(text: &str) -> FoodFacts {
         FoodFacts {
             ingredients_text: Some(text.to_owned()),
@@ -200,12 +211,8 @@ mod tests {
     #[tokio::test]
     async fn a_vegan_is_told_why_a_label_is_not_for_them() {
         let vegan = DietProfileInput {
-            diets: vec![DietSelection {
-                code: "vegan".into(),
-                ..DietSelection::default()
-            }],
             allergens: vec!["peanuts".into()],
-            ..DietProfileInput::default()
+            ..following("vegan")
         };
         let report = service(Some(vegan))
             .check_label(
@@ -256,14 +263,7 @@ mod tests {
 
     #[tokio::test]
     async fn no_ingredient_list_is_unknown_never_ok() {
-        let vegan = DietProfileInput {
-            diets: vec![DietSelection {
-                code: "vegan".into(),
-                ..DietSelection::default()
-            }],
-            ..DietProfileInput::default()
-        };
-        let report = service(Some(vegan))
+        let report = service(Some(following("vegan")))
             .check_label(UserId::generate(), &FoodFacts::default())
             .await
             .unwrap();
@@ -272,28 +272,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_stored_food_read_as_a_summary_or_stale_is_judged_on_a_fresh_analysis() {
-        use chrono::Utc;
-
-        use crate::food::{FoodFields, FoodId, FoodSource};
-
-        let vegetarian = DietProfileInput {
-            diets: vec![DietSelection {
-                code: "vegetarian".into(),
-                ..DietSelection::default()
-            }],
-            ..DietProfileInput::default()
-        };
-        let verdicts = service(Some(vegetarian));
+        let verdicts = service(Some(following("vegetarian")));
         let profile = verdicts.profile(UserId::generate()).await.unwrap();
-        let draft = FoodDraft::new(
-            FoodFields {
-                name: "Gummy bears".into(),
-                ingredients_text: Some("Glucose syrup, sugar, gelatine, citric acid".into()),
-                ..FoodFields::default()
-            },
-            FoodSource::Import,
-        )
-        .unwrap();
+        let draft =
+            FoodDraft::labelled("Gummy bears", "Glucose syrup, sugar, gelatine, citric acid");
         let analysis = verdicts.analysed(draft.clone()).analysis;
         let fresh = verdicts.judge(&analysis, &profile);
         assert_eq!(fresh.level, Level::Avoid);
@@ -306,30 +288,14 @@ mod tests {
             StoredAnalysis::Summary(analysis.summary()),
             StoredAnalysis::Full(Box::new(stale)),
         ] {
-            let food = Food {
-                id: FoodId::generate(),
-                code: "test:gummy".into(),
-                draft: draft.clone(),
-                analysis,
-                created_by: None,
-                version: 1,
-                created_at: Utc::now(),
-                updated_at: Utc::now(),
-            };
+            let food = Food::stored(draft.clone(), analysis);
             assert_eq!(verdicts.judge_food(&food, &profile), fresh);
         }
     }
 
     #[tokio::test]
     async fn an_outdated_profile_or_a_missing_user_is_an_error_not_a_verdict() {
-        let outdated = DietProfileInput {
-            diets: vec![DietSelection {
-                code: "retired_diet".into(),
-                ..DietSelection::default()
-            }],
-            ..DietProfileInput::default()
-        };
-        let outcome = service(Some(outdated))
+        let outcome = service(Some(following("retired_diet")))
             .check_label(UserId::generate(), &label("water"))
             .await;
         assert!(matches!(
