@@ -536,6 +536,18 @@ impl Vocabulary {
         Ok(answer)
     }
 
+    /// Whether the query is remembered to be inside no word of the vocabulary.
+    fn remembers_nothing_inside(&self, query: &SearchQuery) -> bool {
+        self.containable.get(query) == Some(false)
+    }
+
+    /// Whether the query is remembered to need a correction, and which.
+    fn remembers_a_correction(&self, query: &SearchQuery) -> bool {
+        self.corrections
+            .get(query)
+            .is_some_and(|answer| answer.is_some())
+    }
+
     /// The query corrected by [`correction_statement`]; `None` when no word of it needs correcting.
     async fn correct(
         &self,
@@ -554,8 +566,35 @@ impl Vocabulary {
     }
 }
 
-/// The statement of a run of tiers, resuming after the cursor when it is the search's first; `None` for the
-/// corrected tiers of a query that needs no correcting.
+/// The runs of tiers that one statement each serves, as far as the vocabulary's remembered answers allow. A
+/// misspelling whose words are known to be inside no catalog word (so the substring tier has nothing to find)
+/// and whose correction is known has its corrected tiers read by the statement of the tiers before them, as
+/// further branches that PostgreSQL reads only while the page has room: one statement instead of two.
+fn statement_runs(vocabulary: &Vocabulary, query: &TierQuery<'_>) -> Vec<Vec<SearchTier>> {
+    let mut planned: Vec<Vec<SearchTier>> = Vec::new();
+    for run in runs(query.tiers) {
+        let joins_previous = match (run.first().copied().map(access), query.query) {
+            (Some(Access::Trigram), Some(text)) if vocabulary.remembers_nothing_inside(text) => {
+                continue;
+            }
+            (Some(Access::Corrected), Some(text)) => {
+                vocabulary.remembers_a_correction(text)
+                    && planned
+                        .last()
+                        .is_some_and(|last| last.iter().all(|t| access(*t) == Access::Ordered))
+            }
+            _ => false,
+        };
+        match planned.last_mut() {
+            Some(last) if joins_previous => last.extend_from_slice(run),
+            _ => planned.push(run.to_vec()),
+        }
+    }
+    planned
+}
+
+/// The statement of a run of tiers, resuming after the cursor when it is the search's first; `None` for a run
+/// of corrected tiers only, of a query that needs no correcting.
 async fn run_statement(
     conn: &mut AsyncPgConnection,
     vocabulary: &Vocabulary,
@@ -563,14 +602,18 @@ async fn run_statement(
     tiers: &[SearchTier],
     first: bool,
 ) -> QueryResult<Option<Statement<RankedSql>>> {
-    let correction = match (tiers.first().copied().map(access), query.query) {
-        (Some(Access::Corrected), Some(text)) => match vocabulary.correct(conn, text).await? {
-            Some(correction) => Some(correction),
-            None => return Ok(None),
-        },
-        (Some(Access::Corrected), None) => return Ok(None),
+    let corrected = tiers
+        .iter()
+        .filter(|t| access(**t) == Access::Corrected)
+        .count();
+    let correction = match query.query {
+        Some(text) if corrected > 0 => vocabulary.correct(conn, text).await?,
         _ => None,
     };
+    // (In a run with other tiers, corrected tiers without a correction match nothing.)
+    if corrected == tiers.len() && correction.is_none() {
+        return Ok(None);
+    }
     Ok(Some(tiers_statement(
         query,
         tiers,
@@ -631,7 +674,11 @@ pub(crate) async fn search(
 ) -> Result<Vec<(Food, SearchPosition)>, InfraError> {
     let wanted = usize::from(query.limit);
     let mut found: Vec<(Food, SearchPosition)> = Vec::with_capacity(wanted);
-    for (i, tiers) in runs(query.tiers).enumerate() {
+    for (i, tiers) in statement_runs(vocabulary, query)
+        .iter()
+        .map(Vec::as_slice)
+        .enumerate()
+    {
         if found.len() >= wanted {
             break;
         }

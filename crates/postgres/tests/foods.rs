@@ -240,6 +240,49 @@ async fn what_the_vocabulary_said_of_a_query_is_remembered_for_a_while_by_each_r
     assert_eq!(names(&fresh, &corrected).await, ["Vanilla Ice Cream"]);
 }
 
+/// Every page of a search with all the tiers of its query, one food at a time, through the cursor.
+async fn pages(repo: &PgFoodRepository, text: &str) -> Vec<(String, SearchTier)> {
+    let q = SearchQuery::parse(text).unwrap();
+    let plan = SearchTier::plan(Some(&q));
+    let mut found = Vec::new();
+    let mut after: Option<SearchPosition> = None;
+    loop {
+        let from = after.as_ref().map_or(0, |position| {
+            plan.iter().position(|t| *t == position.tier).unwrap()
+        });
+        let query = TierQuery {
+            tiers: &plan[from..],
+            limit: 1,
+            after: after.as_ref(),
+            ..tier(SearchTier::All, Some(&q))
+        };
+        let Some((food, position)) = repo.search(&query).await.unwrap().into_iter().next() else {
+            return found;
+        };
+        found.push((food.draft.name().to_owned(), position.tier));
+        after = Some(position);
+    }
+}
+
+#[tokio::test]
+async fn a_misspelling_finds_the_same_pages_once_its_correction_is_remembered() {
+    let (db, repo, _) = seeded().await;
+    for text in ["choclate", "dark choclate", "chocolat", "olat", "zzqx"] {
+        let first = pages(&PgFoodRepository::new(db.pool()), text).await;
+        pages(&repo, text).await;
+        // Now the corrected tiers of a remembered misspelling join the statement of the tiers before them.
+        assert_eq!(pages(&repo, text).await, first, "{text}");
+    }
+    assert_eq!(
+        pages(&repo, "choclate").await,
+        [
+            ("Chocolate Bar".to_owned(), SearchTier::CorrectedPrefix),
+            ("Chocolate Milk".to_owned(), SearchTier::CorrectedPrefix),
+            ("Dark Chocolate".to_owned(), SearchTier::CorrectedWordPrefix),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn paging_resumes_exactly_after_the_cursor_position() {
     let db = TestDatabase::new().await.unwrap();
