@@ -12,8 +12,7 @@ use crate::gtin::Gtin;
 use crate::ports::{DietProfiles, FoodRepository};
 use crate::search::normalise_name;
 use crate::stored::{
-    Actor, AnalysisDepth, Food, FoodSearchRequest, SearchPosition, SearchTier, SuitabilityFilter,
-    TierQuery,
+    Actor, Food, FoodSearchRequest, SearchPosition, SearchTier, SuitabilityFilter, TierQuery,
 };
 use crate::verdicts::{VerdictReport, VerdictService};
 
@@ -119,13 +118,6 @@ impl FoodService {
                 suitable: suitable.as_ref().map(|(_, filter)| filter),
                 after: after.as_ref(),
                 limit: u16::try_from(wanted).unwrap_or(u16::MAX),
-                // Only a verdict needs the ingredient-by-ingredient analysis; reading the whole of it for 20
-                // foods was half the cost of an anonymous search.
-                analysis: if profile.is_some() {
-                    AnalysisDepth::Full
-                } else {
-                    AnalysisDepth::Summary
-                },
             })
             .await?;
         let page = Page::from_probe(rows, request.limit, &self.cursors, |(_, position)| {
@@ -305,7 +297,7 @@ mod tests {
     use super::*;
     use crate::ports::{MockDietProfiles, MockFoodRepository};
     use crate::search::SearchQuery;
-    use crate::stored::{StoredAnalysis, Suitability};
+    use crate::stored::Suitability;
 
     fn catalog() -> Arc<DietCatalog> {
         Arc::new(DietCatalog::load().unwrap())
@@ -313,8 +305,8 @@ mod tests {
 
     fn stored(name: &str, ingredients: &str) -> Food {
         let draft = FoodDraft::labelled(name, ingredients);
-        let analysis = StoredAnalysis::Full(Box::new(catalog().analyse(&draft.facts())));
-        Food::stored(draft, analysis)
+        let summary = catalog().analyse(&draft.facts()).summary();
+        Food::stored(draft, summary)
     }
 
     fn vegan_accounts(verified: bool) -> MockDietProfiles {
@@ -525,16 +517,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn only_a_search_that_makes_verdicts_reads_the_whole_analysis() {
-        let asked = Arc::new(Mutex::new(Vec::new()));
+    async fn a_search_judges_each_food_on_its_facts_and_shows_its_stored_summary() {
         let mut foods = MockFoodRepository::new();
-        let recorded = asked.clone();
         foods.expect_search().returning(move |query| {
-            recorded.lock().unwrap().push(query.analysis);
             let mut food = stored("Milk chocolate", "sugar, whole milk powder, cocoa butter");
-            if query.analysis == AnalysisDepth::Summary {
-                food.analysis = StoredAnalysis::Summary(food.analysis.into_summary());
-            }
+            // Stored by an older analyser that knew nothing of milk.
+            food.analysis.version = 0;
+            food.analysis.contains = diningcoach_dietary::PropertySet::default();
             food.found_alone(query)
         });
         let service = service(foods, vegan_accounts(true));
@@ -543,6 +532,7 @@ mod tests {
             .await
             .unwrap();
         assert!(anonymous.items[0].verdict.is_none());
+        assert_eq!(anonymous.items[0].food.analysis.version, 0);
         let logged_in = service
             .search(Some(UserId::generate()), request("milk", 20, None))
             .await
@@ -550,10 +540,6 @@ mod tests {
         assert_eq!(
             logged_in.items[0].verdict.as_ref().unwrap().level,
             Level::Avoid
-        );
-        assert_eq!(
-            *asked.lock().unwrap(),
-            [AnalysisDepth::Summary, AnalysisDepth::Full]
         );
     }
 
@@ -566,7 +552,7 @@ mod tests {
                 id,
                 code: food.draft.code().unwrap().to_string(),
                 draft: food.draft.clone(),
-                analysis: StoredAnalysis::Full(Box::new(food.analysis.clone())),
+                analysis: food.analysis.summary(),
                 created_by: by,
                 version: 1,
                 created_at: Utc::now(),

@@ -38,7 +38,7 @@ pub use imports::{
 pub use reanalysis::Reanalysis;
 pub use search::{SearchQuery, TRIGRAM_CHARS, normalise_name};
 pub use stored::{
-    Actor, AnalysedFood, AnalysisDepth, BatchOutcome, Food, FoodSearchRequest, SearchPosition,
-    SearchTier, StoredAnalysis, Suitability, SuitabilityFilter, TierQuery,
+    Actor, AnalysedFood, BatchOutcome, Food, FoodSearchRequest, SearchPosition, SearchTier,
+    Suitability, SuitabilityFilter, TierQuery,
 };
 pub use verdicts::{MAX_INGREDIENTS_CHARS, ReasonReport, VerdictReport, VerdictService};

@@ -91,15 +91,15 @@ mod tests {
     use super::*;
     use crate::food::FoodDraft;
     use crate::ports::MockFoodRepository;
-    use crate::stored::{Food, StoredAnalysis};
+    use crate::stored::Food;
 
     #[tokio::test]
     async fn stale_analyses_are_redone_in_batches_until_none_is_left() {
         let catalog = Arc::new(DietCatalog::load().unwrap());
         let draft = FoodDraft::labelled("Gelatine sweets", "sugar, gelatine");
-        let mut analysis = catalog.analyse(&draft.facts());
-        analysis.version = 0;
-        let old = Food::stored(draft, StoredAnalysis::Full(Box::new(analysis)));
+        let mut summary = catalog.analyse(&draft.facts()).summary();
+        summary.version = 0;
+        let old = Food::stored(draft, summary);
         let id = old.id;
         let mut foods = MockFoodRepository::new();
         foods

@@ -8,48 +8,24 @@ use serde::{Deserialize, Serialize};
 use crate::food::{FoodDraft, FoodId};
 use crate::search::SearchQuery;
 
-/// A food of the catalog: what was submitted or imported, and the dietary analysis made of it.
+/// A food of the catalog: what was submitted or imported, and what any viewer is shown of its dietary analysis.
+///
+/// The ingredient-by-ingredient analysis is not stored: it is a function of the draft's facts that costs a few
+/// microseconds, where storing it made two thirds of every row. A verdict re-analyses the draft
+/// ([`crate::VerdictService::judge_food`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Food {
     pub id: FoodId,
     /// The stable code of the food in its source (`off:…`, `gen:…`, a CSV's `food_code`, `user:…`).
     pub code: String,
     pub draft: FoodDraft,
-    pub analysis: StoredAnalysis,
+    /// As stored with the food: from the analyser's version at the time (see [`AnalysisSummary::version`]).
+    pub analysis: AnalysisSummary,
     pub created_by: Option<UserId>,
     /// Bumped by every edit, for `If-Match`.
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-/// A stored food's analysis as it was read: in full where a verdict may be made from it, or only its summary, as
-/// search results for anonymous viewers read it (the ingredient-by-ingredient part is nine tenths of it).
-#[derive(Debug, Clone, PartialEq)]
-pub enum StoredAnalysis {
-    /// Boxed: a full analysis is four times the size of a summary.
-    Full(Box<FoodAnalysis>),
-    Summary(AnalysisSummary),
-}
-
-impl StoredAnalysis {
-    /// What any viewer is shown of it.
-    #[must_use]
-    pub fn into_summary(self) -> AnalysisSummary {
-        match self {
-            Self::Full(analysis) => analysis.summary(),
-            Self::Summary(summary) => summary,
-        }
-    }
-}
-
-/// How much of a stored analysis a read needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnalysisDepth {
-    /// What any viewer is shown: [`StoredAnalysis::Summary`].
-    Summary,
-    /// Everything a verdict and its reasons are made from: [`StoredAnalysis::Full`].
-    Full,
 }
 
 /// A validated food with its analysis, ready to be stored.
@@ -217,8 +193,6 @@ pub struct TierQuery<'a> {
     /// Resume after this position, which is in the first tier.
     pub after: Option<&'a SearchPosition>,
     pub limit: u16,
-    /// [`AnalysisDepth::Full`] when verdicts are made on the results.
-    pub analysis: AnalysisDepth,
 }
 
 /// What writing a batch of foods did.
@@ -231,7 +205,7 @@ pub struct BatchOutcome {
 #[cfg(test)]
 impl Food {
     /// A food as a repository would give it back just after storing it, for the services' tests.
-    pub(crate) fn stored(draft: FoodDraft, analysis: StoredAnalysis) -> Self {
+    pub(crate) fn stored(draft: FoodDraft, analysis: AnalysisSummary) -> Self {
         Self {
             id: FoodId::generate(),
             code: format!("test:{}", draft.name()),

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::CatalogError;
 use crate::food::FoodDraft;
 use crate::ports::DietProfiles;
-use crate::stored::{AnalysedFood, Food, StoredAnalysis};
+use crate::stored::{AnalysedFood, Food};
 
 /// One finding of a verdict, owned, ready to serialise.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -152,17 +152,12 @@ impl VerdictService {
         VerdictReport::new(&verdict, &analysis.unrecognised)
     }
 
-    /// Judges a stored food, re-analysing it first when the stored analysis is from another version of the
-    /// analyser (the background re-analysis has not reached it yet), or was read as a summary only: a verdict is
-    /// never made on stale or partial facts.
+    /// Judges a stored food on an analysis of its facts made now: the catalog stores only a summary, which may
+    /// also be from an older analyser that the background re-analysis has not reached yet. A verdict is never
+    /// made on stale or partial facts.
     #[must_use]
     pub fn judge_food(&self, food: &Food, profile: &DietProfile) -> VerdictReport {
-        match &food.analysis {
-            StoredAnalysis::Full(analysis) if analysis.ensure_current().is_ok() => {
-                self.judge(analysis, profile)
-            }
-            _ => self.judge(&self.catalog.analyse(&food.draft.facts()), profile),
-        }
+        self.judge(&self.catalog.analyse(&food.draft.facts()), profile)
     }
 
     /// A draft with its analysis, ready to store.
@@ -271,7 +266,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_stored_food_read_as_a_summary_or_stale_is_judged_on_a_fresh_analysis() {
+    async fn a_stored_food_is_judged_on_a_fresh_analysis_whatever_its_stored_summary_says() {
         let verdicts = service(Some(following("vegetarian")));
         let profile = verdicts.profile(UserId::generate()).await.unwrap();
         let draft =
@@ -279,16 +274,12 @@ mod tests {
         let analysis = verdicts.analysed(draft.clone()).analysis;
         let fresh = verdicts.judge(&analysis, &profile);
         assert_eq!(fresh.level, Level::Avoid);
-        let mut stale = analysis.clone();
+        let mut stale = analysis.summary();
         stale.version = 0;
-        // A stale analysis that lost its ingredients would pass if it were believed.
-        stale.ingredients.clear();
+        // A stale summary that missed the gelatine would pass if it were believed.
         stale.contains = diningcoach_dietary::PropertySet::default();
-        for analysis in [
-            StoredAnalysis::Summary(analysis.summary()),
-            StoredAnalysis::Full(Box::new(stale)),
-        ] {
-            let food = Food::stored(draft.clone(), analysis);
+        for summary in [analysis.summary(), stale] {
+            let food = Food::stored(draft.clone(), summary);
             assert_eq!(verdicts.judge_food(&food, &profile), fresh);
         }
     }

@@ -182,8 +182,8 @@ impl FoodAnalysis {
     }
 }
 
-/// The part of a [`FoodAnalysis`] that is shown with a food whoever looks at it; stored beside the full analysis,
-/// so that a list of foods is read without the ingredients (a tenth of the size).
+/// The part of a [`FoodAnalysis`] that is shown with a food whoever looks at it: what the catalog stores of it (a
+/// tenth of the size; the ingredient-by-ingredient part is made again from the food when a verdict needs it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnalysisSummary {
     /// [`ANALYSIS_VERSION`] when the analysis was made.

@@ -194,7 +194,6 @@ impl From<FoodView> for FoodResponse {
             updated_at,
             created_by: _,
         } = food;
-        let analysis = analysis.into_summary();
         Self {
             id: id.as_uuid(),
             food_code: code,

@@ -19,7 +19,7 @@ use diesel::sql_types::{Bool, SmallInt, Text};
 use diesel::{QueryResult, QueryableByName};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diningcoach_catalog::{
-    AnalysisDepth, Food, SearchPosition, SearchQuery, SearchTier, TRIGRAM_CHARS, TierQuery,
+    Food, SearchPosition, SearchQuery, SearchTier, TRIGRAM_CHARS, TierQuery,
 };
 use diningcoach_dietary::{Basis, Nutrient};
 use diningcoach_kernel::InfraError;
@@ -29,28 +29,13 @@ use crate::foods::FoodRow;
 use crate::memo::Memo;
 use crate::statement::{Bind, Statement};
 
-/// The columns of [`FoodRow`], in its order, from `foods AS f`, with the analysis column given.
-macro_rules! food_columns {
-    ($analysis:literal) => {
-        concat!(
-            "f.id, f.food_code, f.barcode, f.kind, f.source, f.name, f.brand, f.country, f.category_main, \
-             f.category_sub, f.serving_size_g, f.energy_kcal, f.protein_g, f.fat_g, f.saturated_fat_g, \
-             f.trans_fat_g, f.cholesterol_mg, f.carbohydrates_g, f.sugars_g, f.starch_g, f.fiber_g, \
-             f.sodium_mg, f.potassium_mg, f.phosphorus_mg, f.iodine_ug, f.caffeine_mg, f.alcohol_percent_vol, \
-             f.ingredients_text, f.allergens, f.traces, f.labels, f.storage_notes, ",
-            $analysis,
-            ", f.created_by, f.version, f.created_at, f.updated_at"
-        )
-    };
-}
-
-/// The columns of a found food, its analysis read as deep as the search needs.
-fn food_columns(depth: AnalysisDepth) -> &'static str {
-    match depth {
-        AnalysisDepth::Full => food_columns!("f.analysis"),
-        AnalysisDepth::Summary => food_columns!("f.analysis_summary"),
-    }
-}
+/// The columns of [`FoodRow`], in its order, from `foods AS f`.
+const FOOD_COLUMNS: &str = "f.id, f.food_code, f.barcode, f.kind, f.source, f.name, f.brand, f.country, \
+     f.category_main, f.category_sub, f.serving_size_g, f.energy_kcal, f.protein_g, f.fat_g, f.saturated_fat_g, \
+     f.trans_fat_g, f.cholesterol_mg, f.carbohydrates_g, f.sugars_g, f.starch_g, f.fiber_g, \
+     f.sodium_mg, f.potassium_mg, f.phosphorus_mg, f.iodine_ug, f.caffeine_mg, f.alcohol_percent_vol, \
+     f.ingredients_text, f.allergens, f.traces, f.labels, f.storage_notes, f.analysis_summary, f.created_by, \
+     f.version, f.created_at, f.updated_at";
 
 /// Word starts are stored cut to this many characters (see the `food_words` migration).
 const WORD_KEY_CHARS: usize = 32;
@@ -371,7 +356,7 @@ fn push_branch(
     sql.sql(format!("(SELECT {branch}::int2 AS branch, "))
         .sql(sort_key(tier))
         .sql(" AS sort_key, ")
-        .sql(food_columns(query.analysis));
+        .sql(FOOD_COLUMNS);
     sql.sql(match tier {
         SearchTier::WordPrefix | SearchTier::CorrectedWordPrefix => {
             " FROM food_words AS w JOIN foods AS f ON f.id = w.food_id WHERE "
@@ -705,7 +690,7 @@ pub(crate) async fn search(
                 .ok()
                 .and_then(|branch| tiers.get(branch).copied())
                 .ok_or_else(|| InfraError::Fault(format!("search branch {branch} unknown")))?;
-            let food = row.into_food(query.analysis)?;
+            let food = row.into_food()?;
             let position = SearchPosition {
                 tier,
                 key,

@@ -12,8 +12,8 @@ use diesel::sql_types::Bool;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diningcoach_catalog::ports::FoodRepository;
 use diningcoach_catalog::{
-    AnalysedFood, AnalysisDepth, BatchOutcome, CatalogError, Food, FoodDraft, FoodFields, FoodId,
-    FoodKind, FoodSource, Gtin, NutrientsPer100g, SearchPosition, StoredAnalysis, TierQuery,
+    AnalysedFood, BatchOutcome, CatalogError, Food, FoodDraft, FoodFields, FoodId, FoodKind,
+    FoodSource, Gtin, NutrientsPer100g, SearchPosition, TierQuery,
 };
 use diningcoach_dietary::{AnalysisSummary, FoodAnalysis};
 use diningcoach_kernel::{InfraError, UserId};
@@ -77,9 +77,7 @@ pub(crate) struct FoodRow {
     traces: Vec<Option<String>>,
     labels: Vec<Option<String>>,
     storage_notes: Option<String>,
-    /// The full analysis as `FoodRow::as_select()` reads it, or its summary where a search selects that instead
-    /// (see `food_search`); [`FoodRow::into_food`] is told which.
-    analysis: String,
+    analysis_summary: String,
     created_by: Option<Uuid>,
     version: i32,
     created_at: DateTime<Utc>,
@@ -87,7 +85,7 @@ pub(crate) struct FoodRow {
 }
 
 impl FoodRow {
-    pub(crate) fn into_food(self, depth: AnalysisDepth) -> Result<Food, InfraError> {
+    pub(crate) fn into_food(self) -> Result<Food, InfraError> {
         let fault = |what: &str, error: &dyn std::fmt::Display| {
             InfraError::Fault(format!("stored food {} has {what}: {error}", self.id))
         };
@@ -99,13 +97,8 @@ impl FoodRow {
             .source
             .parse()
             .map_err(|e: CatalogError| fault("an unknown source", &e))?;
-        let analysis = match depth {
-            AnalysisDepth::Full => serde_json::from_str(&self.analysis).map(StoredAnalysis::Full),
-            AnalysisDepth::Summary => {
-                serde_json::from_str(&self.analysis).map(StoredAnalysis::Summary)
-            }
-        }
-        .map_err(|e| fault("an unreadable analysis", &e))?;
+        let analysis = serde_json::from_str(&self.analysis_summary)
+            .map_err(|e| fault("an unreadable analysis summary", &e))?;
         let fields = FoodFields {
             food_code: Some(self.food_code.clone()),
             barcode: self.barcode,
@@ -192,7 +185,6 @@ struct FoodValues<'a> {
     traces: &'a [String],
     labels: &'a [String],
     storage_notes: Option<&'a str>,
-    analysis: String,
     analysis_version: i32,
     analysis_summary: String,
     dietary_tags: Vec<String>,
@@ -207,12 +199,8 @@ struct NewFood<'a> {
     values: FoodValues<'a>,
 }
 
-/// A `FoodAnalysis` serialises to JSON whatever it holds (strings, numbers, sets): this cannot fail.
-fn analysis_json(analysis: &FoodAnalysis) -> String {
-    serde_json::to_string(analysis).unwrap_or_default()
-}
-
-/// Like [`analysis_json`], for what a search for an anonymous viewer reads.
+/// What is stored of an analysis, as JSON. An `AnalysisSummary` serialises whatever it holds (strings, numbers,
+/// sets): this cannot fail.
 fn summary_json(analysis: &FoodAnalysis) -> String {
     serde_json::to_string::<AnalysisSummary>(&analysis.summary()).unwrap_or_default()
 }
@@ -261,7 +249,6 @@ fn values(food: &AnalysedFood, id: Uuid) -> FoodValues<'_> {
         traces: draft.traces(),
         labels: draft.labels(),
         storage_notes: draft.storage_notes(),
-        analysis: analysis_json(&food.analysis),
         analysis_version: analysis_version(&food.analysis),
         analysis_summary: summary_json(&food.analysis),
         dietary_tags: food.analysis.dietary_tags(),
@@ -322,7 +309,7 @@ enum Carried {
 
 /// The columns of a batch upsert, in bind order: name, SQL type of one element, how it is carried. The
 /// statement and [`batch_columns`] follow this list.
-const BATCH_COLUMNS: [(&str, &str, Carried); 40] = [
+const BATCH_COLUMNS: [(&str, &str, Carried); 39] = [
     ("id", "uuid", Carried::AsIs),
     ("food_code", "text", Carried::AsIs),
     ("barcode", "text", Carried::AsIs),
@@ -357,7 +344,6 @@ const BATCH_COLUMNS: [(&str, &str, Carried); 40] = [
     ("traces", "text", Carried::JoinedTags),
     ("labels", "text", Carried::JoinedTags),
     ("storage_notes", "text", Carried::AsIs),
-    ("analysis", "text", Carried::AsIs),
     ("analysis_version", "int4", Carried::AsIs),
     ("analysis_summary", "text", Carried::AsIs),
     ("dietary_tags", "text", Carried::JoinedTags),
@@ -467,7 +453,6 @@ fn batch_columns(foods: &[AnalysedFood]) -> [Bind; BATCH_COLUMNS.len()] {
         tags(|r| r.traces),
         tags(|r| r.labels),
         text(|r| r.storage_notes),
-        text(|r| Some(r.analysis.as_str())),
         Bind::Integers(rows.iter().map(|r| r.analysis_version).collect()),
         text(|r| Some(r.analysis_summary.as_str())),
         tags(|r| &r.dietary_tags),
@@ -509,9 +494,7 @@ impl PgFoodRepository {
 }
 
 fn food_rows(rows: Vec<FoodRow>) -> Result<Vec<Food>, InfraError> {
-    rows.into_iter()
-        .map(|row| row.into_food(AnalysisDepth::Full))
-        .collect()
+    rows.into_iter().map(|row| row.into_food()).collect()
 }
 
 #[async_trait]
@@ -533,8 +516,7 @@ impl FoodRepository for PgFoodRepository {
             .await
             .optional()
             .map_err(PgError::from)?;
-        row.map(|row| row.into_food(AnalysisDepth::Full))
-            .transpose()
+        row.map(|row| row.into_food()).transpose()
     }
 
     async fn food_by_barcode(&self, gtin: &Gtin) -> Result<Option<Food>, InfraError> {
@@ -546,8 +528,7 @@ impl FoodRepository for PgFoodRepository {
             .await
             .optional()
             .map_err(PgError::from)?;
-        row.map(|row| row.into_food(AnalysisDepth::Full))
-            .transpose()
+        row.map(|row| row.into_food()).transpose()
     }
 
     async fn insert(
@@ -567,7 +548,7 @@ impl FoodRepository for PgFoodRepository {
             .get_result(&mut conn)
             .await;
         match inserted {
-            Ok(row) => Ok(row.into_food(AnalysisDepth::Full)?),
+            Ok(row) => Ok(row.into_food()?),
             Err(error) if is_barcode_conflict(&error) => Err(barcode_taken(&mut conn, food).await?),
             Err(error) => Err(InfraError::from(PgError::from(error)).into()),
         }
@@ -595,7 +576,7 @@ impl FoodRepository for PgFoodRepository {
         .await
         .optional();
         match updated {
-            Ok(Some(row)) => Ok(row.into_food(AnalysisDepth::Full)?),
+            Ok(Some(row)) => Ok(row.into_food()?),
             Ok(None) => {
                 let current: Option<i32> = foods::table
                     .find(id.as_uuid())
@@ -666,7 +647,6 @@ impl FoodRepository for PgFoodRepository {
                 for (id, analysis) in analyses {
                     stored += diesel::update(foods::table.find(id.as_uuid()))
                         .set((
-                            foods::analysis.eq(analysis_json(analysis)),
                             foods::analysis_version.eq(analysis_version(analysis)),
                             foods::analysis_summary.eq(summary_json(analysis)),
                             foods::dietary_tags.eq(analysis.dietary_tags()),

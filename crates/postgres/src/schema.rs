@@ -80,7 +80,6 @@ diesel::table! {
         traces -> Array<Nullable<Text>>,
         labels -> Array<Nullable<Text>>,
         storage_notes -> Nullable<Text>,
-        analysis -> Text,
         analysis_version -> Int4,
         dietary_tags -> Array<Nullable<Text>>,
         created_by -> Nullable<Uuid>,

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use diesel_async::RunQueryDsl;
 use diningcoach_catalog::ports::FoodRepository;
 use diningcoach_catalog::{
-    AnalysedFood, AnalysisDepth, CatalogError, FoodDraft, FoodFields, FoodId, FoodSource, Gtin,
-    NutrientsPer100g, SearchPosition, SearchQuery, SearchTier, StoredAnalysis, SuitabilityFilter,
-    TierQuery, generate, normalise_name,
+    AnalysedFood, CatalogError, FoodDraft, FoodFields, FoodId, FoodSource, Gtin, NutrientsPer100g,
+    SearchPosition, SearchQuery, SearchTier, SuitabilityFilter, TierQuery, generate,
+    normalise_name,
 };
 use diningcoach_dietary::{AnalysisSummary, DietCatalog, DietProfileInput, DietSelection, Level};
 use diningcoach_postgres::PgFoodRepository;
@@ -104,7 +104,6 @@ fn tier<'a>(tier: SearchTier, query: Option<&'a SearchQuery>) -> TierQuery<'a> {
         suitable: None,
         after: None,
         limit: 100,
-        analysis: AnalysisDepth::Summary,
     }
 }
 
@@ -824,11 +823,7 @@ async fn a_batch_stores_every_field_as_given() {
         };
         let stored = repo.food_by_barcode(&gtin).await.unwrap().unwrap();
         assert_eq!(stored.draft, food.draft);
-        // (The analysis is JSON: its floats may come back one unit in the last place apart.)
-        let StoredAnalysis::Full(analysis) = &stored.analysis else {
-            panic!("a food is read with its full analysis");
-        };
-        assert_eq!(analysis.dietary_tags(), food.analysis.dietary_tags());
+        assert_eq!(stored.analysis, food.analysis.summary());
         assert_eq!(stored.version, 1);
         checked += 1;
     }
@@ -849,7 +844,7 @@ async fn a_batch_stores_every_field_as_given() {
 }
 
 #[tokio::test]
-async fn searches_read_the_analysis_as_deep_as_asked_and_the_summary_agrees_with_it() {
+async fn foods_are_read_back_with_the_summary_of_their_analysis() {
     let db = TestDatabase::new().await.unwrap();
     let repo = PgFoodRepository::new(db.pool());
     let catalog = DietCatalog::load().unwrap();
@@ -875,69 +870,24 @@ async fn searches_read_the_analysis_as_deep_as_asked_and_the_summary_agrees_with
             )
         })
         .collect();
-    let all = tier(SearchTier::All, None);
-    for depth in [AnalysisDepth::Summary, AnalysisDepth::Full] {
-        let found = repo
-            .search(&TierQuery {
-                limit: 200,
-                analysis: depth,
-                ..all
-            })
-            .await
-            .unwrap();
-        assert_eq!(found.len(), 200);
-        for (food, _) in found {
-            let summary = match (depth, food.analysis) {
-                (AnalysisDepth::Summary, StoredAnalysis::Summary(summary)) => summary,
-                (AnalysisDepth::Full, StoredAnalysis::Full(analysis)) => analysis.summary(),
-                (depth, analysis) => panic!("{depth:?} read as {analysis:?}"),
-            };
-            assert_eq!(summary, expected[&food.code], "{}", food.code);
-        }
+    let found = repo
+        .search(&TierQuery {
+            limit: 200,
+            ..tier(SearchTier::All, None)
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 200);
+    for (food, _) in found {
+        assert_eq!(food.analysis, expected[&food.code], "{}", food.code);
+        let looked_up = repo.food(food.id).await.unwrap().unwrap();
+        assert_eq!(looked_up.analysis, food.analysis);
     }
     let covered = |has: fn(&AnalysisSummary) -> bool| expected.values().any(has);
     assert!(covered(|s| !s.unrecognised.is_empty()));
     assert!(covered(|s| !s.traces.is_empty()));
     assert!(covered(|s| !s.labels.is_empty()));
     assert!(covered(|s| !s.ingredients_declared));
-
-    // Catalogs stored before the summary existed got it from this expression of its migration: it must read
-    // back as what the application writes.
-    let mut conn = db.pool().get_owned().await.unwrap();
-    diesel::sql_query(
-        "UPDATE foods SET analysis_summary = (analysis::jsonb - \
-         '{ingredients,declared,unmapped_tags,nutrients,serving_size_g}'::text[])::text",
-    )
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    drop(conn);
-    for (food, _) in repo.search(&TierQuery { limit: 200, ..all }).await.unwrap() {
-        let StoredAnalysis::Summary(summary) = food.analysis else {
-            panic!("a summary was asked for");
-        };
-        assert_eq!(summary, expected[&food.code], "{}", food.code);
-    }
-
-    // And a summary is read without the full analysis at all.
-    let mut conn = db.pool().get_owned().await.unwrap();
-    diesel::sql_query("UPDATE foods SET analysis = '{}'")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    drop(conn);
-    assert_eq!(
-        repo.search(&TierQuery { limit: 200, ..all })
-            .await
-            .unwrap()
-            .len(),
-        200
-    );
-    let full = TierQuery {
-        analysis: AnalysisDepth::Full,
-        ..all
-    };
-    assert!(repo.search(&full).await.is_err());
 }
 
 #[tokio::test]
