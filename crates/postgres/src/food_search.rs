@@ -27,6 +27,7 @@ use diningcoach_kernel::InfraError;
 use crate::PgError;
 use crate::foods::FoodRow;
 use crate::memo::Memo;
+use crate::search_words::WORD_KEY_CHARS;
 use crate::statement::{Bind, Statement};
 
 /// The columns of [`FoodRow`], in its order, from `foods AS f`.
@@ -36,9 +37,6 @@ const FOOD_COLUMNS: &str = "f.id, f.food_code, f.barcode, f.kind, f.source, f.na
      f.sodium_mg, f.potassium_mg, f.phosphorus_mg, f.iodine_ug, f.caffeine_mg, f.alcohol_percent_vol, \
      f.ingredients_text, f.allergens, f.traces, f.labels, f.storage_notes, f.analysis_summary, f.created_by, \
      f.version, f.created_at, f.updated_at";
-
-/// Word starts are stored cut to this many characters (see the `food_words` migration).
-const WORD_KEY_CHARS: usize = 32;
 
 /// How close (pg_trgm similarity) a catalog word must be to a query word to correct it: "choclate" is 0.58 from
 /// "chocolate", "yoghurt" 0.5 from "yogurt", "milk" 0.43 from "mild".

@@ -1,6 +1,7 @@
 //! The food catalog on PostgreSQL: look-ups, contributions, edits, batch upserts, re-analysis; search is in
 //! `food_search`.
 
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -8,7 +9,7 @@ use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::sql_types::Bool;
+use diesel::sql_types::{Bool, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diningcoach_catalog::ports::FoodRepository;
 use diningcoach_catalog::{
@@ -22,6 +23,7 @@ use uuid::Uuid;
 use crate::food_search::{self, Vocabulary};
 use crate::pool::checkout;
 use crate::schema::foods;
+use crate::search_words;
 use crate::statement::{Bind, Statement};
 use crate::{PgError, PgPool};
 
@@ -354,7 +356,7 @@ const BATCH_COLUMNS: [(&str, &str, Carried); 39] = [
 /// The batch upsert: one row per element of the column arrays. Its text does not depend on the batch, so a
 /// connection prepares and plans it once; a multi-row `VALUES` list of 1,500 rows had 58,500 parameters to
 /// parse and plan at every batch (a quarter of an import's time).
-fn upsert_statement(columns: [Bind; BATCH_COLUMNS.len()]) -> Statement<Bool> {
+fn upsert_statement(columns: [Bind; BATCH_COLUMNS.len()]) -> Statement<(SqlUuid, Bool)> {
     let names: Vec<&str> = BATCH_COLUMNS.iter().map(|(name, ..)| *name).collect();
     let names = names.join(", ");
     let selected: Vec<String> = BATCH_COLUMNS
@@ -386,18 +388,17 @@ fn upsert_statement(columns: [Bind; BATCH_COLUMNS.len()]) -> Statement<Bool> {
     // `xmax = 0` only for a freshly inserted row version: it tells inserts from updates.
     statement.sql(format!(
         ") AS batch({names}) ON CONFLICT (natural_key) DO UPDATE SET {}, \
-         version = foods.version + 1, updated_at = now() RETURNING xmax = 0",
+         version = foods.version + 1, updated_at = now() RETURNING id, xmax = 0",
         updated.join(", ")
     ));
     statement.returning()
 }
 
-/// The values of `foods` as column arrays, in the order of [`BATCH_COLUMNS`].
-fn batch_columns(foods: &[AnalysedFood]) -> [Bind; BATCH_COLUMNS.len()] {
-    let ids: Vec<Uuid> = foods.iter().map(|_| Uuid::now_v7()).collect();
+/// The values of `foods` as column arrays, in the order of [`BATCH_COLUMNS`], with the ids of those inserted.
+fn batch_columns(foods: &[AnalysedFood], ids: &[Uuid]) -> [Bind; BATCH_COLUMNS.len()] {
     let rows: Vec<FoodValues<'_>> = foods
         .iter()
-        .zip(&ids)
+        .zip(ids)
         .map(|(food, id)| values(food, *id))
         .collect();
     let text = |field: for<'r> fn(&'r FoodValues<'r>) -> Option<&'r str>| {
@@ -419,7 +420,7 @@ fn batch_columns(foods: &[AnalysedFood]) -> [Bind; BATCH_COLUMNS.len()] {
         )
     };
     [
-        Bind::Uuids(ids),
+        Bind::Uuids(ids.to_vec()),
         text(|r| Some(r.food_code.as_str())),
         text(|r| r.barcode.as_deref()),
         text(|r| Some(r.kind)),
@@ -468,15 +469,77 @@ pub(crate) async fn upsert_foods(
     conn: &mut AsyncPgConnection,
     foods: &[AnalysedFood],
 ) -> Result<BatchOutcome, DieselError> {
-    let mut outcome = BatchOutcome::default();
-    if foods.is_empty() {
-        return Ok(outcome);
+    let (rows, _) = upsert_rows(conn, foods).await?;
+    Ok(outcome_of(&rows))
+}
+
+/// Like [`upsert_foods`], for a first load, whose word-start and vocabulary triggers on insert are disabled:
+/// writes the word starts and the vocabulary of the foods it inserts (an update's triggers still run).
+pub(crate) async fn load_foods(
+    conn: &mut AsyncPgConnection,
+    foods: &[AnalysedFood],
+) -> Result<BatchOutcome, DieselError> {
+    let (rows, ids) = upsert_rows(conn, foods).await?;
+    let inserted: HashSet<Uuid> = rows
+        .iter()
+        .filter_map(|(id, inserted)| inserted.then_some(*id))
+        .collect();
+    let (mut word_keys, mut word_foods) = (Vec::new(), Vec::new());
+    let mut vocabulary = BTreeSet::new();
+    for (food, id) in foods.iter().zip(ids) {
+        if !inserted.contains(&id) {
+            continue;
+        }
+        let text = search_words::search_text(
+            &food.draft.search_name(),
+            food.draft.search_brand().as_deref(),
+        );
+        for key in search_words::word_starts(&text) {
+            word_keys.push(key);
+            word_foods.push(id);
+        }
+        vocabulary.extend(search_words::vocabulary_words(&text).map(str::to_owned));
     }
-    let inserted: Vec<bool> = upsert_statement(batch_columns(foods)).load(conn).await?;
-    let fresh = inserted.iter().filter(|fresh| **fresh).count() as u64;
-    outcome.inserted += fresh;
-    outcome.updated += inserted.len() as u64 - fresh;
-    Ok(outcome)
+    let mut words = Statement::prepared();
+    words
+        .sql("INSERT INTO food_words (word, food_id) SELECT * FROM unnest(")
+        .bind(Bind::Texts(word_keys))
+        .sql("::text[], ")
+        .bind(Bind::Uuids(word_foods))
+        .sql("::uuid[])");
+    words.execute(conn).await?;
+    // In order, like the trigger, so that two writers adding the same new words cannot deadlock.
+    let mut known = Statement::prepared();
+    known
+        .sql("INSERT INTO search_words (word) SELECT unnest(")
+        .bind(Bind::Texts(vocabulary.into_iter().collect()))
+        .sql("::text[]) ON CONFLICT DO NOTHING");
+    known.execute(conn).await?;
+    Ok(outcome_of(&rows))
+}
+
+/// The upsert of [`upsert_foods`]: for each food, its id and whether it was inserted, and the ids the batch
+/// gave the foods it inserted, in the order of `foods`.
+async fn upsert_rows(
+    conn: &mut AsyncPgConnection,
+    foods: &[AnalysedFood],
+) -> Result<(Vec<(Uuid, bool)>, Vec<Uuid>), DieselError> {
+    if foods.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let ids: Vec<Uuid> = foods.iter().map(|_| Uuid::now_v7()).collect();
+    let rows = upsert_statement(batch_columns(foods, &ids))
+        .load(conn)
+        .await?;
+    Ok((rows, ids))
+}
+
+fn outcome_of(rows: &[(Uuid, bool)]) -> BatchOutcome {
+    let inserted = rows.iter().filter(|(_, inserted)| *inserted).count() as u64;
+    BatchOutcome {
+        inserted,
+        updated: rows.len() as u64 - inserted,
+    }
 }
 
 impl PgFoodRepository {

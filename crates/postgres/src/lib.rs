@@ -17,6 +17,7 @@ mod outbox;
 mod pool;
 mod schedule;
 pub mod schema;
+mod search_words;
 mod statement;
 #[cfg(feature = "test-support")]
 pub mod testing;

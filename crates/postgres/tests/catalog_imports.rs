@@ -262,6 +262,9 @@ async fn structures(db: &TestDatabase) -> Vec<String> {
          UNION ALL \
          SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint \
          WHERE conrelid IN ('foods'::regclass, 'food_words'::regclass, 'search_words'::regclass) \
+         UNION ALL \
+         SELECT 'trigger ' || tgname || ' ' || tgenabled::text FROM pg_trigger \
+         WHERE tgrelid = 'foods'::regclass AND NOT tgisinternal \
          ORDER BY 1",
     )
     .load(&mut *conn)
@@ -362,6 +365,84 @@ async fn a_first_load_writes_its_batches_at_once_and_builds_the_indexes_at_its_e
     assert_eq!((done.rows_committed, done.bytes_committed), (4, 1_000));
     assert_eq!((done.report.inserted, done.report.updated), (3, 1));
     assert!(done.finished_at.is_some());
+}
+
+/// Rows of `sql` not in `other`, and of `other` not in `sql`.
+async fn difference(db: &TestDatabase, sql: &str, other: &str) -> (i64, i64) {
+    (
+        count(
+            db,
+            &format!("SELECT count(*) AS n FROM ({sql} EXCEPT {other}) AS d"),
+        )
+        .await,
+        count(
+            db,
+            &format!("SELECT count(*) AS n FROM ({other} EXCEPT {sql}) AS d"),
+        )
+        .await,
+    )
+}
+
+#[tokio::test]
+async fn a_first_load_writes_the_word_starts_and_the_vocabulary_that_the_triggers_would() {
+    let db = TestDatabase::new().await.unwrap();
+    let imports = PgCatalogImports::new(db.pool());
+    let id = claimed(&imports).await;
+    let catalog = DietCatalog::load().unwrap();
+    let analysed = |draft: diningcoach_catalog::FoodDraft| AnalysedFood {
+        analysis: catalog.analyse(&draft.facts()),
+        draft,
+    };
+    let generated: Vec<AnalysedFood> = diningcoach_catalog::generate(17, 400)
+        .map(analysed)
+        .collect();
+    let mut load = imports.first_load(id, 1).await.unwrap().unwrap();
+    load.write(&generated[..300]).await.unwrap();
+    // A later batch renames a food of the first one (the update trigger runs) and brings new ones.
+    let first = &generated[0].draft;
+    let renamed = FoodFields {
+        name: "Crème brûlée à la vanille de Madagascar, façon grand-mère".into(),
+        barcode: first.gtin().map(|gtin| gtin.as_str().to_owned()),
+        food_code: first.code().map(|code| code.as_str().to_owned()),
+        ingredients_text: Some("cream, sugar, egg yolk, vanilla".into()),
+        ..FoodFields::default()
+    };
+    let mut batch = vec![analysed(
+        diningcoach_catalog::FoodDraft::new(renamed, FoodSource::Import).unwrap(),
+    )];
+    batch.extend_from_slice(&generated[300..]);
+    let outcome = load.write(&batch).await.unwrap();
+    assert_eq!((outcome.inserted, outcome.updated), (100, 1));
+    assert!(load.finish(&progress(401, 1_000), None).await.unwrap());
+
+    assert_eq!(count(&db, "SELECT count(*) AS n FROM foods").await, 400);
+    assert_eq!(
+        difference(
+            &db,
+            "SELECT word, food_id FROM food_words",
+            "SELECT w.word, f.id FROM foods AS f, food_word_starts(f.search_text) AS w(word)",
+        )
+        .await,
+        (0, 0)
+    );
+    assert_eq!(
+        difference(
+            &db,
+            "SELECT word FROM search_words",
+            "SELECT w.word FROM foods AS f, unnest(string_to_array(f.search_text, ' ')) AS w(word) \
+             WHERE length(w.word) >= 3",
+        )
+        .await,
+        (0, 0)
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM search_words WHERE word = 'brulee'"
+        )
+        .await,
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
