@@ -270,13 +270,23 @@ fn push_matches(sql: &mut Statement, tier: SearchTier, texts: &Texts) {
 }
 
 /// The request's filters: category, brand, and "only what I can eat".
-fn push_filters(sql: &mut Statement, query: &TierQuery<'_>) {
+fn push_filters(sql: &mut Statement, query: &TierQuery<'_>, part: CategoryPart) {
     if let Some(category) = query.category {
-        sql.sql(" AND (f.category_main = ")
-            .bind(Bind::Text(category.to_owned()))
-            .sql(" OR f.category_sub = ")
-            .bind(Bind::Text(category.to_owned()))
-            .sql(")");
+        let category = || Bind::Text(category.to_owned());
+        match part {
+            CategoryPart::Either => sql
+                .sql(" AND (f.category_main = ")
+                .bind(category())
+                .sql(" OR f.category_sub = ")
+                .bind(category())
+                .sql(")"),
+            CategoryPart::Main => sql.sql(" AND f.category_main = ").bind(category()),
+            CategoryPart::SubOnly => sql
+                .sql(" AND f.category_sub = ")
+                .bind(category())
+                .sql(" AND f.category_main IS DISTINCT FROM ")
+                .bind(category()),
+        };
     }
     if let Some(brand) = query.brand {
         // The brand's foods are also the range of the brand-prefix index whose keys start with "<brand> ": a way in
@@ -342,7 +352,23 @@ fn nutrient_column(nutrient: Nutrient) -> &'static str {
     }
 }
 
+/// Which foods of a category filter a `SELECT` keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CategoryPart {
+    /// Those whose main or sub category is the filter's.
+    Either,
+    /// Those whose main category is.
+    Main,
+    /// Those whose sub category is, and not their main one.
+    SubOnly,
+}
+
 /// One tier as a parenthesised `SELECT`: its matches and filters after the cursor, in its order, limited.
+///
+/// A tier in name order with a category filter is the merge of two halves, the foods of the category as a main
+/// category and as a sub category, each a range of its own index on (category, name): walking the name index
+/// and checking each food's category read 66,000 foods to fill a page of "Dairies" at 700,000 foods
+/// (~0.35 s), since names cluster by category.
 fn push_branch(
     sql: &mut Statement,
     query: &TierQuery<'_>,
@@ -350,6 +376,41 @@ fn push_branch(
     branch: usize,
     texts: Option<&Texts>,
     after: Option<&SearchPosition>,
+) {
+    let by_name = matches!(
+        tier,
+        SearchTier::All | SearchTier::Exact | SearchTier::NamePrefix | SearchTier::CorrectedPrefix
+    );
+    if query.category.is_none() || !by_name {
+        push_select(sql, query, tier, branch, texts, after, CategoryPart::Either);
+        return;
+    }
+    sql.sql("(SELECT * FROM (");
+    push_select(sql, query, tier, branch, texts, after, CategoryPart::Main);
+    sql.sql(" UNION ALL ");
+    push_select(
+        sql,
+        query,
+        tier,
+        branch,
+        texts,
+        after,
+        CategoryPart::SubOnly,
+    );
+    sql.sql(") AS halves ORDER BY sort_key, id LIMIT ")
+        .bind(Bind::BigInt(i64::from(query.limit)))
+        .sql(")");
+}
+
+/// A `SELECT` of [`push_branch`], with the foods of `category` of the category filter.
+fn push_select(
+    sql: &mut Statement,
+    query: &TierQuery<'_>,
+    tier: SearchTier,
+    branch: usize,
+    texts: Option<&Texts>,
+    after: Option<&SearchPosition>,
+    category: CategoryPart,
 ) {
     sql.sql(format!("(SELECT {branch}::int2 AS branch, "))
         .sql(sort_key(tier))
@@ -384,7 +445,7 @@ fn push_branch(
             .bind(Bind::Uuid(after.id.as_uuid()))
             .sql(")");
     }
-    push_filters(sql, query);
+    push_filters(sql, query, category);
     sql.sql(" ORDER BY sort_key, ")
         .sql(food_id_column(tier))
         .sql(" LIMIT ")

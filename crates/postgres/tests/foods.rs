@@ -584,7 +584,33 @@ async fn every_search_shape_uses_its_index() {
                 category: Some("Nothing"),
                 ..tier(SearchTier::Exact, Some(&short))
             },
-            &["foods_category_idx"],
+            &[
+                "foods_category_main_name_idx",
+                "foods_category_sub_name_idx",
+            ],
+        ),
+        (
+            "a page of a category",
+            TierQuery {
+                category: sample.category().map(|c| c.main()),
+                ..tier(SearchTier::All, None)
+            },
+            &[
+                "foods_category_main_name_idx",
+                "foods_category_sub_name_idx",
+            ],
+        ),
+        (
+            "a prefix within a sub category, next page",
+            TierQuery {
+                category: sample.category().and_then(|c| c.sub()),
+                after: Some(&after),
+                ..tier(SearchTier::NamePrefix, Some(&prefix))
+            },
+            &[
+                "foods_category_main_name_idx",
+                "foods_category_sub_name_idx",
+            ],
         ),
     ];
     // Over a catalog of some size, common words are kept as meant ("greek" is close to the more common "green")
@@ -669,6 +695,83 @@ async fn every_search_shape_uses_its_index() {
                 "{shape} (generic: {generic}) scans or sorts the table:\n{all}"
             );
         }
+    }
+}
+
+/// A category filter keeps the foods of the category as a main or as a sub category, each once, in name order,
+/// page after page.
+#[tokio::test]
+async fn a_category_holds_its_foods_as_main_or_sub_category_once_each_in_name_order() {
+    let db = TestDatabase::new().await.unwrap();
+    let repo = PgFoodRepository::new(db.pool());
+    let catalog = DietCatalog::load().unwrap();
+    let in_categories = |name: &str, main: &str, sub: Option<&str>| {
+        let fields = FoodFields {
+            food_code: Some(format!("test:{}", normalise_name(name).replace(' ', "_"))),
+            name: name.to_owned(),
+            ingredients_text: Some("milk".into()),
+            category_main: Some(main.to_owned()),
+            category_sub: sub.map(str::to_owned),
+            ..FoodFields::default()
+        };
+        analysed(
+            &catalog,
+            FoodDraft::new(fields, FoodSource::Import).unwrap(),
+        )
+    };
+    repo.upsert_batch(&[
+        in_categories("Yogurt nature", "Dairies", Some("Yogurts")),
+        in_categories("Yogurt cake", "Desserts", Some("Dairies")),
+        in_categories("Dairy dessert", "Dairies", Some("Dairies")),
+        in_categories("Apple", "Fruits", None),
+        in_categories("Yogurt raisins", "Snacks", Some("Dried fruits")),
+        in_categories("Cheddar", "Dairies", None),
+    ])
+    .await
+    .unwrap();
+    let yog = SearchQuery::parse("yog").unwrap();
+    for (query, expected) in [
+        (
+            TierQuery {
+                category: Some("Dairies"),
+                ..tier(SearchTier::All, None)
+            },
+            vec!["Cheddar", "Dairy dessert", "Yogurt cake", "Yogurt nature"],
+        ),
+        (
+            TierQuery {
+                category: Some("Dairies"),
+                ..tier(SearchTier::NamePrefix, Some(&yog))
+            },
+            vec!["Yogurt cake", "Yogurt nature"],
+        ),
+        (
+            TierQuery {
+                category: Some("Yogurts"),
+                ..tier(SearchTier::NamePrefix, Some(&yog))
+            },
+            vec!["Yogurt nature"],
+        ),
+    ] {
+        assert_eq!(names(&repo, &query).await, expected, "{query:?}");
+        let mut paged = Vec::new();
+        let mut after: Option<SearchPosition> = None;
+        loop {
+            let page = repo
+                .search(&TierQuery {
+                    limit: 1,
+                    after: after.as_ref(),
+                    ..query
+                })
+                .await
+                .unwrap();
+            let Some((food, position)) = page.into_iter().next() else {
+                break;
+            };
+            paged.push(food.draft.name().to_owned());
+            after = Some(position);
+        }
+        assert_eq!(paged, expected, "one at a time: {query:?}");
     }
 }
 
