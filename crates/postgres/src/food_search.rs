@@ -352,6 +352,14 @@ fn nutrient_column(nutrient: Nutrient) -> &'static str {
     }
 }
 
+/// Whether a tier is a range of names in name order, which a category's (category, name) indexes serve too.
+fn in_name_order(tier: SearchTier) -> bool {
+    matches!(
+        tier,
+        SearchTier::All | SearchTier::Exact | SearchTier::NamePrefix | SearchTier::CorrectedPrefix
+    )
+}
+
 /// Which foods of a category filter a `SELECT` keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CategoryPart {
@@ -377,11 +385,7 @@ fn push_branch(
     texts: Option<&Texts>,
     after: Option<&SearchPosition>,
 ) {
-    let by_name = matches!(
-        tier,
-        SearchTier::All | SearchTier::Exact | SearchTier::NamePrefix | SearchTier::CorrectedPrefix
-    );
-    if query.category.is_none() || !by_name {
+    if query.category.is_none() || !in_name_order(tier) {
         push_select(sql, query, tier, branch, texts, after, CategoryPart::Either);
         return;
     }
@@ -686,10 +690,12 @@ async fn load(
 /// Whether a run of tiers is planned with its values rather than kept prepared. The trigram tier's best plan
 /// depends on how common its text is; a brand or category filter's on how many foods the brand or category
 /// has: a small one is read whole and sorted, where walking the text's matches would read them all when none
-/// is in it (`q=chocolate&brand=<a small brand>`: ~1 s at 700,000 foods, 4 ms so).
+/// is in it (`q=chocolate&brand=<a small brand>`: ~1 s at 700,000 foods, 4 ms so). Tiers in name order within
+/// a category have their own indexes, whatever the category (planning them at every request cost PostgreSQL
+/// more than running them).
 fn planned_with_values(query: &TierQuery<'_>, tiers: &[SearchTier]) -> bool {
     query.brand.is_some()
-        || query.category.is_some()
+        || (query.category.is_some() && !tiers.iter().copied().all(in_name_order))
         || tiers.iter().any(|tier| access(*tier) == Access::Trigram)
 }
 
