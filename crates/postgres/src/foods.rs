@@ -394,7 +394,8 @@ fn upsert_statement(columns: [Bind; BATCH_COLUMNS.len()]) -> Statement<(SqlUuid,
     statement.returning()
 }
 
-/// The values of `foods` as column arrays, in the order of [`BATCH_COLUMNS`], with the ids of those inserted.
+/// The values of `foods` as column arrays, in the order of [`BATCH_COLUMNS`]; `ids` are the ids the foods get if
+/// they are inserted.
 fn batch_columns(foods: &[AnalysedFood], ids: &[Uuid]) -> [Bind; BATCH_COLUMNS.len()] {
     let rows: Vec<FoodValues<'_>> = foods
         .iter()
