@@ -394,14 +394,9 @@ fn upsert_statement(columns: [Bind; BATCH_COLUMNS.len()]) -> Statement<(SqlUuid,
     statement.returning()
 }
 
-/// The values of `foods` as column arrays, in the order of [`BATCH_COLUMNS`]; `ids` are the ids the foods get if
+/// The values of foods as column arrays, in the order of [`BATCH_COLUMNS`]; `ids` are the ids the foods get if
 /// they are inserted.
-fn batch_columns(foods: &[AnalysedFood], ids: &[Uuid]) -> [Bind; BATCH_COLUMNS.len()] {
-    let rows: Vec<FoodValues<'_>> = foods
-        .iter()
-        .zip(ids)
-        .map(|(food, id)| values(food, *id))
-        .collect();
+fn batch_columns(rows: &[FoodValues<'_>], ids: &[Uuid]) -> [Bind; BATCH_COLUMNS.len()] {
     let text = |field: for<'r> fn(&'r FoodValues<'r>) -> Option<&'r str>| {
         Bind::OptionalTexts(
             rows.iter()
@@ -470,7 +465,7 @@ pub(crate) async fn upsert_foods(
     conn: &mut AsyncPgConnection,
     foods: &[AnalysedFood],
 ) -> Result<BatchOutcome, DieselError> {
-    let (rows, _) = upsert_rows(conn, foods).await?;
+    let (rows, ..) = upsert_rows(conn, foods).await?;
     Ok(outcome_of(&rows))
 }
 
@@ -480,21 +475,18 @@ pub(crate) async fn load_foods(
     conn: &mut AsyncPgConnection,
     foods: &[AnalysedFood],
 ) -> Result<BatchOutcome, DieselError> {
-    let (rows, ids) = upsert_rows(conn, foods).await?;
+    let (rows, ids, values) = upsert_rows(conn, foods).await?;
     let inserted: HashSet<Uuid> = rows
         .iter()
         .filter_map(|(id, inserted)| inserted.then_some(*id))
         .collect();
     let (mut word_keys, mut word_foods) = (Vec::new(), Vec::new());
     let mut vocabulary = BTreeSet::new();
-    for (food, id) in foods.iter().zip(ids) {
+    for (row, id) in values.iter().zip(ids) {
         if !inserted.contains(&id) {
             continue;
         }
-        let text = search_words::search_text(
-            &food.draft.search_name(),
-            food.draft.search_brand().as_deref(),
-        );
+        let text = search_words::search_text(&row.search_name, row.search_brand.as_deref());
         for key in search_words::word_starts(&text) {
             word_keys.push(key);
             word_foods.push(id);
@@ -519,20 +511,25 @@ pub(crate) async fn load_foods(
     Ok(outcome_of(&rows))
 }
 
-/// The upsert of [`upsert_foods`]: for each food, its id and whether it was inserted, and the ids the batch
-/// gave the foods it inserted, in the order of `foods`.
-async fn upsert_rows(
+/// The upsert of [`upsert_foods`]: for each food, its id and whether it was inserted; and, in the order of
+/// `foods`, the id each food got if it was inserted and the values written.
+async fn upsert_rows<'a>(
     conn: &mut AsyncPgConnection,
-    foods: &[AnalysedFood],
-) -> Result<(Vec<(Uuid, bool)>, Vec<Uuid>), DieselError> {
+    foods: &'a [AnalysedFood],
+) -> Result<(Vec<(Uuid, bool)>, Vec<Uuid>, Vec<FoodValues<'a>>), DieselError> {
     if foods.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok((Vec::new(), Vec::new(), Vec::new()));
     }
     let ids: Vec<Uuid> = foods.iter().map(|_| Uuid::now_v7()).collect();
-    let rows = upsert_statement(batch_columns(foods, &ids))
+    let values: Vec<FoodValues<'a>> = foods
+        .iter()
+        .zip(&ids)
+        .map(|(food, id)| values(food, *id))
+        .collect();
+    let rows = upsert_statement(batch_columns(&values, &ids))
         .load(conn)
         .await?;
-    Ok((rows, ids))
+    Ok((rows, ids, values))
 }
 
 fn outcome_of(rows: &[(Uuid, bool)]) -> BatchOutcome {
