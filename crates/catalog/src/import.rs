@@ -694,6 +694,14 @@ impl ImportReport {
         self.updated += updated;
     }
 
+    /// Counts `n` foods that a first load wrote as new and that later rows of it replaced when it settled its
+    /// natural keys ([`crate::FirstLoad::write`]): updates, as they would have been batch by batch.
+    pub fn record_replaced(&mut self, n: u64) {
+        let n = n.min(self.inserted);
+        self.inserted -= n;
+        self.updated += n;
+    }
+
     /// Errors that were counted but not kept.
     #[must_use]
     pub fn errors_not_kept(&self) -> u64 {
@@ -1042,6 +1050,12 @@ mod tests {
         let gtin = Gtin::parse("3017620422003").unwrap();
         assert!(!seen.seen_before(gtin));
         assert!(seen.seen_before(Gtin::parse("03017620422003").unwrap()));
+        // A first load learns at its end which foods later rows replaced.
+        report.record_written(3, 0);
+        report.record_replaced(1);
+        assert_eq!((report.inserted, report.updated), (2, 1));
+        report.record_replaced(5);
+        assert_eq!((report.inserted, report.updated), (0, 3), "never more than were inserted");
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["errors"][0]["line"], 4);
         assert_eq!(json["errors"][0]["reason"]["problem"], "invalid_food");

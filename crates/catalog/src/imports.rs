@@ -251,11 +251,14 @@ pub trait ImportJobs: Send + Sync {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait FirstLoad: Send {
-    /// Writes a batch (at most one food per natural key, as [`ImportJobs::commit_batch`]).
+    /// Writes a batch (at most one food per natural key, as [`ImportJobs::commit_batch`]). Every food counts
+    /// as inserted: one whose natural key an earlier batch wrote replaces that food only when the load
+    /// finishes, which then counts it as updated ([`ImportReport::record_replaced`]).
     async fn write(&mut self, foods: &[AnalysedFood]) -> Result<BatchOutcome, InfraError>;
 
-    /// Builds the search indexes, ends the run as [`ImportJobs::finish`] does and commits all of it. `false`
-    /// when the run no longer owns the import: then nothing is written. Called once.
+    /// Settles the natural keys written twice (the later food wins), builds the search indexes, ends the run
+    /// as [`ImportJobs::finish`] does and commits all of it. `false` when the run no longer owns the import:
+    /// then nothing is written. Called once.
     async fn finish(
         &mut self,
         progress: &ImportProgress,

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::sql_types::{Bool, Double, Nullable, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Bool, Double, Nullable, Text, Timestamptz};
 use diesel_async::{
     AnsiTransactionManager, AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
     TransactionManager,
@@ -352,24 +352,35 @@ async fn end_run(
     Ok(updated > 0)
 }
 
-/// What a first load takes away and puts back, in the order they are put back: the catalog's non-unique
-/// indexes, then the word-start table's keys. Read from the catalog so that the migrations stay the only place
-/// they are defined. Unique indexes stay: upserts find conflicts through them, and the vocabulary's triggers
-/// insert into it with `ON CONFLICT`.
+/// What a first load takes away and puts back, in the order they are put back: the catalog's unique indexes
+/// but for primary keys (so that a natural key written twice is found first, see [`settle_natural_keys`]),
+/// its other indexes, then the word-start table's keys. Read from the catalog so that the migrations stay the
+/// only place they are defined. Primary keys stay: ids come in order, so keeping them up is cheap, and the
+/// vocabulary's inserts find conflicts through its own.
 const DEFERRED_STRUCTURES: &str = "\
-    SELECT take_away, put_back FROM ( \
-        SELECT 1 AS step, i.indexrelid::regclass::text AS name, \
+    SELECT take_away, put_back, is_unique FROM ( \
+        SELECT 1 AS step, i.indexrelid::regclass::text AS name, i.indisunique AS is_unique, \
                format('DROP INDEX %s', i.indexrelid::regclass) AS take_away, \
                pg_get_indexdef(i.indexrelid) AS put_back \
         FROM pg_index AS i \
         WHERE i.indrelid IN ('foods'::regclass, 'food_words'::regclass, 'search_words'::regclass) \
-          AND NOT i.indisunique \
+          AND NOT i.indisprimary \
         UNION ALL \
-        SELECT 2, c.conname, format('ALTER TABLE food_words DROP CONSTRAINT %I', c.conname), \
+        SELECT 2, c.conname, false, format('ALTER TABLE food_words DROP CONSTRAINT %I', c.conname), \
                format('ALTER TABLE food_words ADD CONSTRAINT %I %s', c.conname, pg_get_constraintdef(c.oid)) \
         FROM pg_constraint AS c \
         WHERE c.conrelid = 'food_words'::regclass AND c.contype IN ('p', 'f') \
-    ) AS deferred ORDER BY step, name";
+    ) AS deferred ORDER BY step, NOT is_unique, name";
+
+/// Of the foods of a first load that share a natural key, removes all but the last written (ids grow in the
+/// order foods are written, as each batch's do), with their word starts; answers how many it removed.
+const SETTLE_NATURAL_KEYS: &str = "\
+    WITH replaced AS ( \
+        DELETE FROM foods AS f USING foods AS later \
+        WHERE later.natural_key = f.natural_key AND later.id > f.id RETURNING f.id \
+    ), words AS ( \
+        DELETE FROM food_words AS w USING replaced WHERE w.food_id = replaced.id \
+    ) SELECT count(*) AS n FROM replaced";
 
 /// The triggers that keep the word starts and the vocabulary up to date as foods are inserted, which a first
 /// load replaces ([`load_foods`]), as `ALTER TABLE foods` subcommands: `DISABLE` or `ENABLE` them. Disabling
@@ -387,6 +398,37 @@ struct Deferred {
     take_away: String,
     #[diesel(sql_type = Text)]
     put_back: String,
+    #[diesel(sql_type = Bool)]
+    is_unique: bool,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Builds a unique index of a first load's foods. A natural key written twice (a barcode repeated in a later
+/// batch, which an upsert would have turned into an update) fails the build; the load then keeps the later
+/// food ([`SETTLE_NATURAL_KEYS`]) and builds the index again. Answers how many foods were replaced: nothing
+/// is spent looking for them in a load without any.
+async fn settle_natural_keys(
+    conn: &mut AsyncPgConnection,
+    unique_index: &str,
+) -> Result<u64, DieselError> {
+    // A savepoint: the failed build must not abort the load's transaction.
+    let built = conn
+        .transaction(async |conn| conn.batch_execute(unique_index).await)
+        .await;
+    match built {
+        Ok(()) => Ok(0),
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            let replaced: Count = diesel::sql_query(SETTLE_NATURAL_KEYS).get_result(conn).await?;
+            conn.batch_execute(unique_index).await?;
+            Ok(to_u64(replaced.n))
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// Implements [`FirstLoad`] on one connection holding one transaction from `begin` to `finish`.
@@ -469,10 +511,17 @@ impl PgFirstLoad {
         conn.batch_execute("SET LOCAL maintenance_work_mem = '256MB'")
             .await
             .map_err(infra)?;
+        let mut replaced = 0;
         for structure in deferred {
-            conn.batch_execute(&structure.put_back)
-                .await
-                .map_err(infra)?;
+            if structure.is_unique {
+                replaced += settle_natural_keys(conn, &structure.put_back)
+                    .await
+                    .map_err(infra)?;
+            } else {
+                conn.batch_execute(&structure.put_back)
+                    .await
+                    .map_err(infra)?;
+            }
         }
         conn.batch_execute(&format!(
             "ALTER TABLE foods {}",
@@ -484,7 +533,9 @@ impl PgFirstLoad {
         conn.batch_execute("ANALYZE foods, food_words, search_words")
             .await
             .map_err(infra)?;
-        end_run(conn, id, attempt, progress, failure).await
+        let mut progress = progress.clone();
+        progress.report.record_replaced(replaced);
+        end_run(conn, id, attempt, &progress, failure).await
     }
 }
 

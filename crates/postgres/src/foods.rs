@@ -1,7 +1,7 @@
 //! The food catalog on PostgreSQL: look-ups, contributions, edits, batch upserts, re-analysis; search is in
 //! `food_search`.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -353,10 +353,21 @@ const BATCH_COLUMNS: [(&str, &str, Carried); 39] = [
     ("version", "int4", Carried::AsIs),
 ];
 
-/// The batch upsert: one row per element of the column arrays. Its text does not depend on the batch, so a
+/// How a batch meets the foods already in the catalog.
+#[derive(Clone, Copy, PartialEq)]
+enum Meeting {
+    /// A food whose natural key the catalog holds updates that food.
+    Upsert,
+    /// Every food is a new row: a first load, whose natural-key index is built at its end
+    /// (`catalog_imports`), settles the keys written twice there.
+    Append,
+}
+
+/// The batch insert: one row per element of the column arrays. Its text does not depend on the batch, so a
 /// connection prepares and plans it once; a multi-row `VALUES` list of 1,500 rows had 58,500 parameters to
-/// parse and plan at every batch (a quarter of an import's time).
-fn upsert_statement(columns: [Bind; BATCH_COLUMNS.len()]) -> Statement<(SqlUuid, Bool)> {
+/// parse and plan at every batch (a quarter of an import's time). An upsert returns, for each food, its id and
+/// whether it was inserted.
+fn insert_statement(columns: [Bind; BATCH_COLUMNS.len()], meeting: Meeting) -> Statement {
     let names: Vec<&str> = BATCH_COLUMNS.iter().map(|(name, ..)| *name).collect();
     let names = names.join(", ");
     let selected: Vec<String> = BATCH_COLUMNS
@@ -369,11 +380,6 @@ fn upsert_statement(columns: [Bind; BATCH_COLUMNS.len()]) -> Statement<(SqlUuid,
             ),
         })
         .collect();
-    let updated: Vec<String> = BATCH_COLUMNS
-        .iter()
-        .filter(|(name, ..)| !matches!(*name, "id" | "created_by" | "version"))
-        .map(|(name, ..)| format!("{name} = excluded.{name}"))
-        .collect();
     let mut statement = Statement::prepared();
     statement.sql(format!(
         "INSERT INTO foods ({names}) SELECT {} FROM unnest(",
@@ -385,13 +391,21 @@ fn upsert_statement(columns: [Bind; BATCH_COLUMNS.len()]) -> Statement<(SqlUuid,
         }
         statement.bind(column).sql(format!("::{sql_type}[]"));
     }
-    // `xmax = 0` only for a freshly inserted row version: it tells inserts from updates.
-    statement.sql(format!(
-        ") AS batch({names}) ON CONFLICT (natural_key) DO UPDATE SET {}, \
-         version = foods.version + 1, updated_at = now() RETURNING id, xmax = 0",
-        updated.join(", ")
-    ));
-    statement.returning()
+    statement.sql(format!(") AS batch({names})"));
+    if meeting == Meeting::Upsert {
+        let updated: Vec<String> = BATCH_COLUMNS
+            .iter()
+            .filter(|(name, ..)| !matches!(*name, "id" | "created_by" | "version"))
+            .map(|(name, ..)| format!("{name} = excluded.{name}"))
+            .collect();
+        // `xmax = 0` only for a freshly inserted row version: it tells inserts from updates.
+        statement.sql(format!(
+            " ON CONFLICT (natural_key) DO UPDATE SET {}, \
+             version = foods.version + 1, updated_at = now() RETURNING id, xmax = 0",
+            updated.join(", ")
+        ));
+    }
+    statement
 }
 
 /// The values of foods as column arrays, in the order of [`BATCH_COLUMNS`]; `ids` are the ids the foods get if
@@ -465,34 +479,40 @@ pub(crate) async fn upsert_foods(
     conn: &mut AsyncPgConnection,
     foods: &[AnalysedFood],
 ) -> Result<BatchOutcome, DieselError> {
-    let (rows, ..) = upsert_rows(conn, foods).await?;
+    if foods.is_empty() {
+        return Ok(outcome_of(&[]));
+    }
+    let (ids, values) = batch_values(foods);
+    let rows: Vec<(Uuid, bool)> = insert_statement(batch_columns(&values, &ids), Meeting::Upsert)
+        .returning::<(SqlUuid, Bool)>()
+        .load(conn)
+        .await?;
     Ok(outcome_of(&rows))
 }
 
-/// Like [`upsert_foods`], for a first load, whose word-start and vocabulary triggers on insert are disabled:
-/// writes the word starts and the vocabulary of the foods it inserts (an update's triggers still run).
+/// Appends foods for a first load, whose word-start and vocabulary triggers on insert are disabled, with
+/// their word starts and vocabulary; every food counts as inserted (see [`Meeting::Append`]).
 pub(crate) async fn load_foods(
     conn: &mut AsyncPgConnection,
     foods: &[AnalysedFood],
 ) -> Result<BatchOutcome, DieselError> {
-    let (rows, ids, values) = upsert_rows(conn, foods).await?;
-    let inserted: HashSet<Uuid> = rows
-        .iter()
-        .filter_map(|(id, inserted)| inserted.then_some(*id))
-        .collect();
+    if foods.is_empty() {
+        return Ok(outcome_of(&[]));
+    }
+    let (ids, values) = batch_values(foods);
     let (mut word_keys, mut word_foods) = (Vec::new(), Vec::new());
     let mut vocabulary = BTreeSet::new();
-    for (row, id) in values.iter().zip(ids) {
-        if !inserted.contains(&id) {
-            continue;
-        }
+    for (row, id) in values.iter().zip(&ids) {
         let text = search_words::search_text(&row.search_name, row.search_brand.as_deref());
         for key in search_words::word_starts(&text) {
             word_keys.push(key);
-            word_foods.push(id);
+            word_foods.push(*id);
         }
         vocabulary.extend(search_words::vocabulary_words(&text).map(str::to_owned));
     }
+    insert_statement(batch_columns(&values, &ids), Meeting::Append)
+        .execute(conn)
+        .await?;
     let mut words = Statement::prepared();
     words
         .sql("INSERT INTO food_words (word, food_id) SELECT * FROM unnest(")
@@ -508,28 +528,22 @@ pub(crate) async fn load_foods(
         .bind(Bind::Texts(vocabulary.into_iter().collect()))
         .sql("::text[]) ON CONFLICT DO NOTHING");
     known.execute(conn).await?;
-    Ok(outcome_of(&rows))
+    Ok(BatchOutcome {
+        inserted: foods.len() as u64,
+        updated: 0,
+    })
 }
 
-/// The upsert of [`upsert_foods`]: for each food, its id and whether it was inserted; and, in the order of
-/// `foods`, the id each food got if it was inserted and the values written.
-async fn upsert_rows<'a>(
-    conn: &mut AsyncPgConnection,
-    foods: &'a [AnalysedFood],
-) -> Result<(Vec<(Uuid, bool)>, Vec<Uuid>, Vec<FoodValues<'a>>), DieselError> {
-    if foods.is_empty() {
-        return Ok((Vec::new(), Vec::new(), Vec::new()));
-    }
+/// The ids that foods get if they are inserted, in their order (growing: a first load keeps the last food
+/// written of a natural key), and the values written.
+fn batch_values(foods: &[AnalysedFood]) -> (Vec<Uuid>, Vec<FoodValues<'_>>) {
     let ids: Vec<Uuid> = foods.iter().map(|_| Uuid::now_v7()).collect();
-    let values: Vec<FoodValues<'a>> = foods
+    let values = foods
         .iter()
         .zip(&ids)
         .map(|(food, id)| values(food, *id))
         .collect();
-    let rows = upsert_statement(batch_columns(&values, &ids))
-        .load(conn)
-        .await?;
-    Ok((rows, ids, values))
+    (ids, values)
 }
 
 fn outcome_of(rows: &[(Uuid, bool)]) -> BatchOutcome {

@@ -327,10 +327,11 @@ async fn a_first_load_writes_its_batches_at_once_and_builds_the_indexes_at_its_e
         ("3017620422003", "Nutella Biscuits"),
         ("3560070472826", "Sea Salt"),
     ]);
+    // It counts as inserted until the load settles its natural keys.
     let outcome = load.write(&batch).await.unwrap();
-    assert_eq!((outcome.inserted, outcome.updated), (1, 1));
+    assert_eq!((outcome.inserted, outcome.updated), (2, 0));
     let mut p = progress(4, 1_000);
-    p.report.record_written(3, 1);
+    p.report.record_written(4, 0);
     assert!(load.finish(&p, None).await.unwrap());
 
     assert_eq!(structures(&db).await, before, "every index and key is back");
@@ -365,6 +366,73 @@ async fn a_first_load_writes_its_batches_at_once_and_builds_the_indexes_at_its_e
     assert_eq!((done.rows_committed, done.bytes_committed), (4, 1_000));
     assert_eq!((done.report.inserted, done.report.updated), (3, 1));
     assert!(done.finished_at.is_some());
+}
+
+/// A food of our own format without a barcode, whose natural key is its code.
+fn coded(code: &str, name: &str) -> AnalysedFood {
+    let draft = diningcoach_catalog::FoodDraft::new(
+        FoodFields {
+            name: name.to_owned(),
+            food_code: Some(code.to_owned()),
+            ingredients_text: Some("flour, butter, fruit".into()),
+            ..FoodFields::default()
+        },
+        FoodSource::Import,
+    )
+    .unwrap();
+    AnalysedFood {
+        analysis: DietCatalog::load().unwrap().analyse(&draft.facts()),
+        draft,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_load_keeps_the_last_food_written_of_each_natural_key() {
+    let db = TestDatabase::new().await.unwrap();
+    let imports = PgCatalogImports::new(db.pool());
+    let before = structures(&db).await;
+    let id = claimed(&imports).await;
+    let mut load = imports.first_load(id, 1).await.unwrap().unwrap();
+    // One barcode written in three batches, one code in two.
+    let mut first = foods(&[("3017620422003", "Nutella")]);
+    first.push(coded("home:1", "Apple pie"));
+    let mut second = foods(&[
+        ("3017620422003", "Nutella Biscuits"),
+        ("5410228142218", "Leffe Blonde"),
+    ]);
+    second.push(coded("home:1", "Pear tart"));
+    let third = foods(&[("3017620422003", "Nutella Plant-Based")]);
+    for batch in [&first, &second, &third] {
+        let outcome = load.write(batch).await.unwrap();
+        assert_eq!(outcome.updated, 0);
+    }
+    let mut p = progress(6, 1_000);
+    p.report.record_written(6, 0);
+    assert!(load.finish(&p, None).await.unwrap());
+
+    assert_eq!(structures(&db).await, before, "the unique indexes are back");
+    assert_eq!(count(&db, "SELECT count(*) AS n FROM foods").await, 3);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM foods \
+             WHERE name IN ('Nutella Plant-Based', 'Leffe Blonde', 'Pear tart')"
+        )
+        .await,
+        3
+    );
+    // The replaced foods' word starts went with them.
+    assert_eq!(
+        difference(
+            &db,
+            "SELECT word, food_id FROM food_words",
+            "SELECT w.word, f.id FROM foods AS f, food_word_starts(f.search_text) AS w(word)",
+        )
+        .await,
+        (0, 0)
+    );
+    let done = imports.find(id).await.unwrap().unwrap();
+    assert_eq!((done.report.inserted, done.report.updated), (3, 3));
 }
 
 /// Rows of `sql` not in `other`, and of `other` not in `sql`.
@@ -412,7 +480,7 @@ async fn a_first_load_writes_the_word_starts_and_the_vocabulary_that_the_trigger
     )];
     batch.extend_from_slice(&generated[300..]);
     let outcome = load.write(&batch).await.unwrap();
-    assert_eq!((outcome.inserted, outcome.updated), (100, 1));
+    assert_eq!((outcome.inserted, outcome.updated), (101, 0));
     assert!(load.finish(&progress(401, 1_000), None).await.unwrap());
 
     assert_eq!(count(&db, "SELECT count(*) AS n FROM foods").await, 400);
