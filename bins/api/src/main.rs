@@ -16,7 +16,7 @@ use diningcoach_postgres::{PgConfig, PgHealth, connect, run_migrations};
 use diningcoach_rabbitmq::{Broker, BrokerConfig};
 
 /// A request allocates and frees thousands of small blocks (rows, analyses, JSON); glibc's allocator was a
-/// quarter of the API's CPU time in the catalog search benchmark (docs/benchmarks.md).
+/// quarter of the API's CPU time in the catalog search benchmark (docs/benchmarks.md), and of an import's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

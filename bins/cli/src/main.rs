@@ -107,6 +107,11 @@ enum JobsCommand {
     },
 }
 
+/// An import allocates and frees millions of small blocks (rows, analyses, column arrays) across the reading
+/// thread and the writing one; with glibc's allocator, freeing them was a quarter of the importer's CPU time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

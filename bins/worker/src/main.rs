@@ -16,6 +16,11 @@ use diningcoach_rabbitmq::{Broker, BrokerConfig};
 use diningcoach_smtp::{FileMailer, LettreMailer, sender};
 use tokio_util::sync::CancellationToken;
 
+/// An import allocates and frees millions of small blocks (rows, analyses, column arrays) across the reading
+/// thread and the writing one; with glibc's allocator, freeing them was a quarter of the importer's CPU time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let settings = match start("diningcoach-worker", WorkerSettings::from_env, |s| {

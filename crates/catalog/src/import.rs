@@ -1055,7 +1055,11 @@ mod tests {
         report.record_replaced(1);
         assert_eq!((report.inserted, report.updated), (2, 1));
         report.record_replaced(5);
-        assert_eq!((report.inserted, report.updated), (0, 3), "never more than were inserted");
+        assert_eq!(
+            (report.inserted, report.updated),
+            (0, 3),
+            "never more than were inserted"
+        );
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["errors"][0]["line"], 4);
         assert_eq!(json["errors"][0]["reason"]["problem"], "invalid_food");

@@ -253,7 +253,9 @@ pub trait ImportJobs: Send + Sync {
 pub trait FirstLoad: Send {
     /// Writes a batch (at most one food per natural key, as [`ImportJobs::commit_batch`]). Every food counts
     /// as inserted: one whose natural key an earlier batch wrote replaces that food only when the load
-    /// finishes, which then counts it as updated ([`ImportReport::record_replaced`]).
+    /// finishes, which then counts it as updated ([`ImportReport::record_replaced`]). The batch may still be
+    /// being written when this answers, so that the next one is read meanwhile: its error is then the answer
+    /// of the next call.
     async fn write(&mut self, foods: &[AnalysedFood]) -> Result<BatchOutcome, InfraError>;
 
     /// Settles the natural keys written twice (the later food wins), builds the search indexes, ends the run

@@ -19,9 +19,10 @@ use diningcoach_catalog::{
     ImportFormat, ImportId, ImportJobs, ImportProgress, ImportReport, ImportStatus, NewImport,
 };
 use diningcoach_kernel::{InfraError, Job, UserId};
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::foods::{load_foods, upsert_foods};
+use crate::foods::{LoadBatch, upsert_foods};
 use crate::outbox::insert_jobs;
 use crate::pool::{PgConnection, checkout, checkout_owned};
 use crate::schema::{catalog_imports, foods};
@@ -383,7 +384,7 @@ const SETTLE_NATURAL_KEYS: &str = "\
     ) SELECT count(*) AS n FROM replaced";
 
 /// The triggers that keep the word starts and the vocabulary up to date as foods are inserted, which a first
-/// load replaces ([`load_foods`]), as `ALTER TABLE foods` subcommands: `DISABLE` or `ENABLE` them. Disabling
+/// load replaces ([`LoadBatch`]), as `ALTER TABLE foods` subcommands: `DISABLE` or `ENABLE` them. Disabling
 /// a trigger is transactional: a load that does not commit leaves them enabled.
 fn triggers_on_insert(action: &str) -> String {
     ["foods_words_on_insert", "foods_vocabulary_on_insert"]
@@ -423,7 +424,9 @@ async fn settle_natural_keys(
     match built {
         Ok(()) => Ok(0),
         Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            let replaced: Count = diesel::sql_query(SETTLE_NATURAL_KEYS).get_result(conn).await?;
+            let replaced: Count = diesel::sql_query(SETTLE_NATURAL_KEYS)
+                .get_result(conn)
+                .await?;
             conn.batch_execute(unique_index).await?;
             Ok(to_u64(replaced.n))
         }
@@ -436,15 +439,26 @@ async fn settle_natural_keys(
 /// Built once over the whole file, a b-tree is sorted rather than grown row by row, and a GIN index is built
 /// from sorted entries: a 100,000-food load spends half the database time of batches that keep every index and
 /// the word-start table up to date (docs/benchmarks.md). The word starts and the vocabulary of inserted foods are
-/// written batch by batch by the load itself ([`load_foods`]), into tables without their keys: the triggers that
+/// written batch by batch by the load itself ([`LoadBatch`]), into tables without their keys: the triggers that
 /// otherwise do it are disabled until the end of the load, since computing word starts in SQL took more of
-/// PostgreSQL's time than writing the foods.
+/// PostgreSQL's time than writing the foods. A batch is written by a task of its own while the next one is
+/// prepared: PostgreSQL waited on the importer a third of the time when the two took turns.
 struct PgFirstLoad {
-    /// `None` once finished.
-    conn: Option<PgConnection<'static>>,
+    conn: LoadConnection,
     id: ImportId,
     attempt: u32,
     deferred: Vec<Deferred>,
+}
+
+/// Where a first load's connection is.
+enum LoadConnection {
+    /// Waiting for the next batch.
+    Idle(PgConnection<'static>),
+    /// With the task writing a batch, which hands it back.
+    Writing(JoinHandle<(PgConnection<'static>, Result<(), DieselError>)>),
+    /// The load has ended, or failed: its connection went back to the pool in its transaction, and is discarded
+    /// there (rolled back).
+    Ended,
 }
 
 impl PgFirstLoad {
@@ -486,17 +500,28 @@ impl PgFirstLoad {
         .await
         .map_err(infra)?;
         Ok(Some(Self {
-            conn: Some(conn),
+            conn: LoadConnection::Idle(conn),
             id,
             attempt,
             deferred,
         }))
     }
 
-    fn conn(&mut self) -> Result<&mut PgConnection<'static>, InfraError> {
-        self.conn
-            .as_mut()
-            .ok_or_else(|| InfraError::Fault("a first load was used after its end".into()))
+    /// The connection, once the batch being written (if any) is: its error is the load's.
+    async fn idle(&mut self) -> Result<PgConnection<'static>, InfraError> {
+        match std::mem::replace(&mut self.conn, LoadConnection::Ended) {
+            LoadConnection::Idle(conn) => Ok(conn),
+            LoadConnection::Writing(task) => {
+                let (conn, written) = task.await.map_err(|error| {
+                    InfraError::Fault(format!("a first load's batch was not written: {error}"))
+                })?;
+                written.map_err(infra)?;
+                Ok(conn)
+            }
+            LoadConnection::Ended => Err(InfraError::Fault(
+                "a first load was used after its end".into(),
+            )),
+        }
     }
 
     async fn put_back_and_end(
@@ -542,7 +567,16 @@ impl PgFirstLoad {
 #[async_trait]
 impl FirstLoad for PgFirstLoad {
     async fn write(&mut self, foods: &[AnalysedFood]) -> Result<BatchOutcome, InfraError> {
-        load_foods(self.conn()?, foods).await.map_err(infra)
+        let batch = LoadBatch::of(foods);
+        let mut conn = self.idle().await?;
+        self.conn = LoadConnection::Writing(tokio::spawn(async move {
+            let written = batch.write(&mut conn).await;
+            (conn, written)
+        }));
+        Ok(BatchOutcome {
+            inserted: foods.len() as u64,
+            updated: 0,
+        })
     }
 
     async fn finish(
@@ -551,10 +585,7 @@ impl FirstLoad for PgFirstLoad {
         failure: Option<String>,
     ) -> Result<bool, InfraError> {
         let (id, attempt) = (self.id, self.attempt);
-        let mut conn = self
-            .conn
-            .take()
-            .ok_or_else(|| InfraError::Fault("a first load was finished twice".into()))?;
+        let mut conn = self.idle().await?;
         let owned =
             Self::put_back_and_end(&mut conn, &self.deferred, id, attempt, progress, failure).await;
         // On an error the connection goes back with its transaction open and is discarded (rolled back).

@@ -490,48 +490,58 @@ pub(crate) async fn upsert_foods(
     Ok(outcome_of(&rows))
 }
 
-/// Appends foods for a first load, whose word-start and vocabulary triggers on insert are disabled, with
-/// their word starts and vocabulary; every food counts as inserted (see [`Meeting::Append`]).
-pub(crate) async fn load_foods(
-    conn: &mut AsyncPgConnection,
-    foods: &[AnalysedFood],
-) -> Result<BatchOutcome, DieselError> {
-    if foods.is_empty() {
-        return Ok(outcome_of(&[]));
-    }
-    let (ids, values) = batch_values(foods);
-    let (mut word_keys, mut word_foods) = (Vec::new(), Vec::new());
-    let mut vocabulary = BTreeSet::new();
-    for (row, id) in values.iter().zip(&ids) {
-        let text = search_words::search_text(&row.search_name, row.search_brand.as_deref());
-        for key in search_words::word_starts(&text) {
-            word_keys.push(key);
-            word_foods.push(*id);
+/// A batch of a first load, whose word-start and vocabulary triggers on insert are disabled, ready to be
+/// appended (see [`Meeting::Append`]) with its word starts and vocabulary. It owns what it writes, so that a
+/// load prepares the next batch while PostgreSQL writes this one.
+pub(crate) struct LoadBatch {
+    columns: [Bind; BATCH_COLUMNS.len()],
+    word_keys: Vec<String>,
+    word_foods: Vec<Uuid>,
+    vocabulary: BTreeSet<String>,
+}
+
+impl LoadBatch {
+    pub(crate) fn of(foods: &[AnalysedFood]) -> Self {
+        let (ids, values) = batch_values(foods);
+        let (mut word_keys, mut word_foods) = (Vec::new(), Vec::new());
+        let mut vocabulary = BTreeSet::new();
+        for (row, id) in values.iter().zip(&ids) {
+            let text = search_words::search_text(&row.search_name, row.search_brand.as_deref());
+            for key in search_words::word_starts(&text) {
+                word_keys.push(key);
+                word_foods.push(*id);
+            }
+            vocabulary.extend(search_words::vocabulary_words(&text).map(str::to_owned));
         }
-        vocabulary.extend(search_words::vocabulary_words(&text).map(str::to_owned));
+        Self {
+            columns: batch_columns(&values, &ids),
+            word_keys,
+            word_foods,
+            vocabulary,
+        }
     }
-    insert_statement(batch_columns(&values, &ids), Meeting::Append)
-        .execute(conn)
-        .await?;
-    let mut words = Statement::prepared();
-    words
-        .sql("INSERT INTO food_words (word, food_id) SELECT * FROM unnest(")
-        .bind(Bind::Texts(word_keys))
-        .sql("::text[], ")
-        .bind(Bind::Uuids(word_foods))
-        .sql("::uuid[])");
-    words.execute(conn).await?;
-    // In order, like the trigger, so that two writers adding the same new words cannot deadlock.
-    let mut known = Statement::prepared();
-    known
-        .sql("INSERT INTO search_words (word) SELECT unnest(")
-        .bind(Bind::Texts(vocabulary.into_iter().collect()))
-        .sql("::text[]) ON CONFLICT DO NOTHING");
-    known.execute(conn).await?;
-    Ok(BatchOutcome {
-        inserted: foods.len() as u64,
-        updated: 0,
-    })
+
+    pub(crate) async fn write(self, conn: &mut AsyncPgConnection) -> Result<(), DieselError> {
+        insert_statement(self.columns, Meeting::Append)
+            .execute(conn)
+            .await?;
+        let mut words = Statement::prepared();
+        words
+            .sql("INSERT INTO food_words (word, food_id) SELECT * FROM unnest(")
+            .bind(Bind::Texts(self.word_keys))
+            .sql("::text[], ")
+            .bind(Bind::Uuids(self.word_foods))
+            .sql("::uuid[])");
+        words.execute(conn).await?;
+        // In order, like the trigger, so that two writers adding the same new words cannot deadlock.
+        let mut known = Statement::prepared();
+        known
+            .sql("INSERT INTO search_words (word) SELECT unnest(")
+            .bind(Bind::Texts(self.vocabulary.into_iter().collect()))
+            .sql("::text[]) ON CONFLICT DO NOTHING");
+        known.execute(conn).await?;
+        Ok(())
+    }
 }
 
 /// The ids that foods get if they are inserted, in their order (growing: a first load keeps the last food
