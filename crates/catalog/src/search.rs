@@ -92,6 +92,16 @@ impl SearchQuery {
             .collect()
     }
 
+    /// A `LIKE` pattern for "holds the query's first word after its own first character", when a trigram index
+    /// can serve it. The query is inside a text but at no word's start only if a word of the text holds the
+    /// query's first word that way: a word of at least [`TRIGRAM_CHARS`] characters, such as a vocabulary of
+    /// the catalog's words keeps.
+    #[must_use]
+    pub fn inner_word_pattern(&self) -> Option<String> {
+        let first = self.0.split(' ').next()?;
+        (first.chars().count() >= TRIGRAM_CHARS).then(|| format!("_%{}%", escape_like(first)))
+    }
+
     /// A `LIKE` pattern for "starts with the first `chars` characters of the query", for keys stored cut to
     /// that length (the word-start index); the full query must then be checked against the full text.
     #[must_use]
@@ -173,6 +183,9 @@ mod tests {
         assert_eq!(query.prefix_pattern(), "choc%");
         let words = SearchQuery::parse("dark choc au lait").unwrap();
         assert_eq!(words.word_patterns(), ["%dark%", "%choc%", "%lait%"]);
+        assert_eq!(words.inner_word_pattern().as_deref(), Some("_%dark%"));
+        let short = SearchQuery::parse("au lait").unwrap();
+        assert_eq!(short.inner_word_pattern(), None);
         assert_eq!(escape_like("50%_a\\"), "50\\%\\_a\\\\");
     }
 

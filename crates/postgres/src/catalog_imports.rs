@@ -453,7 +453,7 @@ struct PgFirstLoad {
 /// Where a first load's connection is.
 enum LoadConnection {
     /// Waiting for the next batch.
-    Idle(PgConnection<'static>),
+    Idle(Box<PgConnection<'static>>),
     /// With the task writing a batch, which hands it back.
     Writing(JoinHandle<(PgConnection<'static>, Result<(), DieselError>)>),
     /// The load has ended, or failed: its connection went back to the pool in its transaction, and is discarded
@@ -500,7 +500,7 @@ impl PgFirstLoad {
         .await
         .map_err(infra)?;
         Ok(Some(Self {
-            conn: LoadConnection::Idle(conn),
+            conn: LoadConnection::Idle(Box::new(conn)),
             id,
             attempt,
             deferred,
@@ -510,7 +510,7 @@ impl PgFirstLoad {
     /// The connection, once the batch being written (if any) is: its error is the load's.
     async fn idle(&mut self) -> Result<PgConnection<'static>, InfraError> {
         match std::mem::replace(&mut self.conn, LoadConnection::Ended) {
-            LoadConnection::Idle(conn) => Ok(conn),
+            LoadConnection::Idle(conn) => Ok(*conn),
             LoadConnection::Writing(task) => {
                 let (conn, written) = task.await.map_err(|error| {
                     InfraError::Fault(format!("a first load's batch was not written: {error}"))

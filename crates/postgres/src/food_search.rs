@@ -159,15 +159,16 @@ fn push_starts_with(
 fn sort_key(tier: SearchTier) -> &'static str {
     match tier {
         SearchTier::BrandPrefix => "(f.search_brand || ' ' || f.search_name)",
-        SearchTier::WordPrefix | SearchTier::CorrectedWordPrefix => "w.word",
+        _ if is_word_tier(tier) => "w.word",
         _ => "f.search_name",
     }
 }
 
 fn food_id_column(tier: SearchTier) -> &'static str {
-    match tier {
-        SearchTier::WordPrefix | SearchTier::CorrectedWordPrefix => "w.food_id",
-        _ => "f.id",
+    if is_word_tier(tier) {
+        "w.food_id"
+    } else {
+        "f.id"
     }
 }
 
@@ -270,21 +271,27 @@ fn push_matches(sql: &mut Statement, tier: SearchTier, texts: &Texts) {
 }
 
 /// The request's filters: category, brand, and "only what I can eat".
-fn push_filters(sql: &mut Statement, query: &TierQuery<'_>, part: CategoryPart) {
+fn push_filters(sql: &mut Statement, query: &TierQuery<'_>, tier: SearchTier, part: CategoryPart) {
     if let Some(category) = query.category {
         let category = || Bind::Text(category.to_owned());
+        // A word start carries its food's categories, under the indexes that a category's word starts need.
+        let (main, sub) = if is_word_tier(tier) {
+            ("w.category_main", "w.category_sub")
+        } else {
+            ("f.category_main", "f.category_sub")
+        };
         match part {
             CategoryPart::Either => sql
-                .sql(" AND (f.category_main = ")
+                .sql(format!(" AND ({main} = "))
                 .bind(category())
-                .sql(" OR f.category_sub = ")
+                .sql(format!(" OR {sub} = "))
                 .bind(category())
                 .sql(")"),
-            CategoryPart::Main => sql.sql(" AND f.category_main = ").bind(category()),
+            CategoryPart::Main => sql.sql(format!(" AND {main} = ")).bind(category()),
             CategoryPart::SubOnly => sql
-                .sql(" AND f.category_sub = ")
+                .sql(format!(" AND {sub} = "))
                 .bind(category())
-                .sql(" AND f.category_main IS DISTINCT FROM ")
+                .sql(format!(" AND {main} IS DISTINCT FROM "))
                 .bind(category()),
         };
     }
@@ -352,12 +359,25 @@ fn nutrient_column(nutrient: Nutrient) -> &'static str {
     }
 }
 
-/// Whether a tier is a range of names in name order, which a category's (category, name) indexes serve too.
-fn in_name_order(tier: SearchTier) -> bool {
+/// Whether a tier reads the word starts of `food_words`.
+fn is_word_tier(tier: SearchTier) -> bool {
     matches!(
         tier,
-        SearchTier::All | SearchTier::Exact | SearchTier::NamePrefix | SearchTier::CorrectedPrefix
+        SearchTier::WordPrefix | SearchTier::CorrectedWordPrefix
     )
+}
+
+/// Whether a category's indexes serve a tier in its order: (category, name) of the foods for a range of names
+/// in name order, (category, word) of the word starts for the word tiers.
+fn has_category_order(tier: SearchTier) -> bool {
+    is_word_tier(tier)
+        || matches!(
+            tier,
+            SearchTier::All
+                | SearchTier::Exact
+                | SearchTier::NamePrefix
+                | SearchTier::CorrectedPrefix
+        )
 }
 
 /// Which foods of a category filter a `SELECT` keeps.
@@ -373,10 +393,11 @@ enum CategoryPart {
 
 /// One tier as a parenthesised `SELECT`: its matches and filters after the cursor, in its order, limited.
 ///
-/// A tier in name order with a category filter is the merge of two halves, the foods of the category as a main
-/// category and as a sub category, each a range of its own index on (category, name): walking the name index
-/// and checking each food's category read 66,000 foods to fill a page of "Dairies" at 700,000 foods
-/// (~0.35 s), since names cluster by category.
+/// A tier with a category filter and the category's own order ([`has_category_order`]) is the merge of two
+/// halves, the foods of the category as a main category and as a sub category, each a range of its own index
+/// on (category, name) or (category, word): walking the name index and checking each food's category read
+/// 66,000 foods to fill a page of "Dairies" at 700,000 foods (~0.35 s), since names cluster by category, and
+/// walking the word starts of "chocolate" read all 58,000 of them to find no dairy.
 fn push_branch(
     sql: &mut Statement,
     query: &TierQuery<'_>,
@@ -385,7 +406,7 @@ fn push_branch(
     texts: Option<&Texts>,
     after: Option<&SearchPosition>,
 ) {
-    if query.category.is_none() || !in_name_order(tier) {
+    if query.category.is_none() || !has_category_order(tier) {
         push_select(sql, query, tier, branch, texts, after, CategoryPart::Either);
         return;
     }
@@ -420,11 +441,10 @@ fn push_select(
         .sql(sort_key(tier))
         .sql(" AS sort_key, ")
         .sql(FOOD_COLUMNS);
-    sql.sql(match tier {
-        SearchTier::WordPrefix | SearchTier::CorrectedWordPrefix => {
-            " FROM food_words AS w JOIN foods AS f ON f.id = w.food_id WHERE "
-        }
-        _ => " FROM foods AS f WHERE ",
+    sql.sql(if is_word_tier(tier) {
+        " FROM food_words AS w JOIN foods AS f ON f.id = w.food_id WHERE "
+    } else {
+        " FROM foods AS f WHERE "
     });
     match texts {
         Some(texts) => push_matches(sql, tier, texts),
@@ -449,7 +469,7 @@ fn push_select(
             .bind(Bind::Uuid(after.id.as_uuid()))
             .sql(")");
     }
-    push_filters(sql, query, category);
+    push_filters(sql, query, tier, category);
     sql.sql(" ORDER BY sort_key, ")
         .sql(food_id_column(tier))
         .sql(" LIMIT ")
@@ -557,15 +577,18 @@ impl Default for Vocabulary {
 }
 
 impl Vocabulary {
-    /// Whether foods may contain the query: each of its words (of three characters or more) is inside a word of
-    /// the vocabulary. When not, the substring tier has nothing to find, and the trigram look-up over the foods
-    /// (whose planning alone takes ~2 ms) is skipped: the usual case for a misspelling.
+    /// Whether the substring tier may find foods: each word of the query (of three characters or more) is
+    /// inside a word of the vocabulary, and its first word inside one after that word's first character (the
+    /// substring tier's foods hold the query inside a word, not at its start). When not, the trigram look-up over
+    /// the foods (whose planning alone takes ~2 ms, and which reads every food of a common word within a small
+    /// category) is skipped: the usual case for a misspelling, and for a whole word.
     async fn may_contain(
         &self,
         conn: &mut AsyncPgConnection,
         query: &SearchQuery,
     ) -> QueryResult<bool> {
-        let patterns = query.word_patterns();
+        let mut patterns = query.word_patterns();
+        patterns.extend(query.inner_word_pattern());
         if patterns.is_empty() {
             return Ok(true);
         }
@@ -690,12 +713,12 @@ async fn load(
 /// Whether a run of tiers is planned with its values rather than kept prepared. The trigram tier's best plan
 /// depends on how common its text is; a brand or category filter's on how many foods the brand or category
 /// has: a small one is read whole and sorted, where walking the text's matches would read them all when none
-/// is in it (`q=chocolate&brand=<a small brand>`: ~1 s at 700,000 foods, 4 ms so). Tiers in name order within
-/// a category have their own indexes, whatever the category (planning them at every request cost PostgreSQL
-/// more than running them).
+/// is in it (`q=chocolate&brand=<a small brand>`: ~1 s at 700,000 foods, 4 ms so). Tiers with a category's own
+/// order have their own indexes, whatever the category (planning them at every request cost PostgreSQL more than
+/// running them).
 fn planned_with_values(query: &TierQuery<'_>, tiers: &[SearchTier]) -> bool {
     query.brand.is_some()
-        || (query.category.is_some() && !tiers.iter().copied().all(in_name_order))
+        || (query.category.is_some() && !tiers.iter().copied().all(has_category_order))
         || tiers.iter().any(|tier| access(*tier) == Access::Trigram)
 }
 

@@ -495,8 +495,11 @@ pub(crate) async fn upsert_foods(
 /// load prepares the next batch while PostgreSQL writes this one.
 pub(crate) struct LoadBatch {
     columns: [Bind; BATCH_COLUMNS.len()],
+    /// The word starts: key, food, and the food's categories.
     word_keys: Vec<String>,
     word_foods: Vec<Uuid>,
+    word_mains: Vec<Option<String>>,
+    word_subs: Vec<Option<String>>,
     vocabulary: BTreeSet<String>,
 }
 
@@ -504,12 +507,15 @@ impl LoadBatch {
     pub(crate) fn of(foods: &[AnalysedFood]) -> Self {
         let (ids, values) = batch_values(foods);
         let (mut word_keys, mut word_foods) = (Vec::new(), Vec::new());
+        let (mut word_mains, mut word_subs) = (Vec::new(), Vec::new());
         let mut vocabulary = BTreeSet::new();
         for (row, id) in values.iter().zip(&ids) {
             let text = search_words::search_text(&row.search_name, row.search_brand.as_deref());
             for key in search_words::word_starts(&text) {
                 word_keys.push(key);
                 word_foods.push(*id);
+                word_mains.push(row.category_main.map(str::to_owned));
+                word_subs.push(row.category_sub.map(str::to_owned));
             }
             vocabulary.extend(search_words::vocabulary_words(&text).map(str::to_owned));
         }
@@ -517,6 +523,8 @@ impl LoadBatch {
             columns: batch_columns(&values, &ids),
             word_keys,
             word_foods,
+            word_mains,
+            word_subs,
             vocabulary,
         }
     }
@@ -527,11 +535,15 @@ impl LoadBatch {
             .await?;
         let mut words = Statement::prepared();
         words
-            .sql("INSERT INTO food_words (word, food_id) SELECT * FROM unnest(")
+            .sql("INSERT INTO food_words (word, food_id, category_main, category_sub) SELECT * FROM unnest(")
             .bind(Bind::Texts(self.word_keys))
             .sql("::text[], ")
             .bind(Bind::Uuids(self.word_foods))
-            .sql("::uuid[])");
+            .sql("::uuid[], ")
+            .bind(Bind::OptionalTexts(self.word_mains))
+            .sql("::text[], ")
+            .bind(Bind::OptionalTexts(self.word_subs))
+            .sql("::text[])");
         words.execute(conn).await?;
         // In order, like the trigger, so that two writers adding the same new words cannot deadlock.
         let mut known = Statement::prepared();

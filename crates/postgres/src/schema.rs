@@ -39,6 +39,8 @@ diesel::table! {
     food_words (word, food_id) {
         word -> Text,
         food_id -> Uuid,
+        category_main -> Nullable<Text>,
+        category_sub -> Nullable<Text>,
     }
 }
 

@@ -425,8 +425,9 @@ async fn a_first_load_keeps_the_last_food_written_of_each_natural_key() {
     assert_eq!(
         difference(
             &db,
-            "SELECT word, food_id FROM food_words",
-            "SELECT w.word, f.id FROM foods AS f, food_word_starts(f.search_text) AS w(word)",
+            "SELECT word, food_id, category_main, category_sub FROM food_words",
+            "SELECT w.word, f.id, f.category_main, f.category_sub \
+             FROM foods AS f, food_word_starts(f.search_text) AS w(word)",
         )
         .await,
         (0, 0)
@@ -487,8 +488,9 @@ async fn a_first_load_writes_the_word_starts_and_the_vocabulary_that_the_trigger
     assert_eq!(
         difference(
             &db,
-            "SELECT word, food_id FROM food_words",
-            "SELECT w.word, f.id FROM foods AS f, food_word_starts(f.search_text) AS w(word)",
+            "SELECT word, food_id, category_main, category_sub FROM food_words",
+            "SELECT w.word, f.id, f.category_main, f.category_sub \
+             FROM foods AS f, food_word_starts(f.search_text) AS w(word)",
         )
         .await,
         (0, 0)

@@ -601,6 +601,28 @@ async fn every_search_shape_uses_its_index() {
             ],
         ),
         (
+            "a common word within a category, as the word starts of the category's foods",
+            TierQuery {
+                category: sample.category().map(|c| c.main()),
+                ..tier(SearchTier::WordPrefix, Some(&common))
+            },
+            &[
+                "food_words_category_main_idx",
+                "food_words_category_sub_idx",
+            ],
+        ),
+        (
+            "a word within a category without it",
+            TierQuery {
+                category: Some("Nothing"),
+                ..tier(SearchTier::WordPrefix, Some(&prefix))
+            },
+            &[
+                "food_words_category_main_idx",
+                "food_words_category_sub_idx",
+            ],
+        ),
+        (
             "a prefix within a sub category, next page",
             TierQuery {
                 category: sample.category().and_then(|c| c.sub()),
@@ -668,20 +690,22 @@ async fn every_search_shape_uses_its_index() {
     for (shape, query, indexes) in cases {
         // Statements kept prepared must do with the plan made without their values (reading the index in result
         // order, never sorting matches whose number it cannot know), and with the plans made with them; the
-        // trigram tiers, brand filters and category filters beyond name-ordered tiers are always planned with
-        // their values.
-        let in_name_order = query.tiers.iter().all(|tier| {
+        // trigram tiers, brand filters and category filters beyond the tiers that the category's indexes serve
+        // in order are always planned with their values.
+        let in_category_order = query.tiers.iter().all(|tier| {
             matches!(
                 tier,
                 SearchTier::All
                     | SearchTier::Exact
                     | SearchTier::NamePrefix
                     | SearchTier::CorrectedPrefix
+                    | SearchTier::WordPrefix
+                    | SearchTier::CorrectedWordPrefix
             )
         });
         let with_values = query.tiers[0] == SearchTier::Substring
             || query.brand.is_some()
-            || (query.category.is_some() && !in_name_order);
+            || (query.category.is_some() && !in_category_order);
         let modes: &[bool] = if with_values {
             &[false]
         } else {
@@ -741,6 +765,10 @@ async fn a_category_holds_its_foods_as_main_or_sub_category_once_each_in_name_or
         in_categories("Apple", "Fruits", None),
         in_categories("Yogurt raisins", "Snacks", Some("Dried fruits")),
         in_categories("Cheddar", "Dairies", None),
+        in_categories("Greek yogurt", "Dairies", Some("Yogurts")),
+        in_categories("Frozen yogurt bar", "Desserts", Some("Dairies")),
+        in_categories("Honey yogurt granola", "Snacks", None),
+        in_categories("Skyr yogurt", "Dairies", Some("Dairies")),
     ])
     .await
     .unwrap();
@@ -751,7 +779,15 @@ async fn a_category_holds_its_foods_as_main_or_sub_category_once_each_in_name_or
                 category: Some("Dairies"),
                 ..tier(SearchTier::All, None)
             },
-            vec!["Cheddar", "Dairy dessert", "Yogurt cake", "Yogurt nature"],
+            vec![
+                "Cheddar",
+                "Dairy dessert",
+                "Frozen yogurt bar",
+                "Greek yogurt",
+                "Skyr yogurt",
+                "Yogurt cake",
+                "Yogurt nature",
+            ],
         ),
         (
             TierQuery {
@@ -766,6 +802,21 @@ async fn a_category_holds_its_foods_as_main_or_sub_category_once_each_in_name_or
                 ..tier(SearchTier::NamePrefix, Some(&yog))
             },
             vec!["Yogurt nature"],
+        ),
+        // Word starts in word order ("yogurt", then "yogurt bar"), then by food.
+        (
+            TierQuery {
+                category: Some("Dairies"),
+                ..tier(SearchTier::WordPrefix, Some(&yog))
+            },
+            vec!["Greek yogurt", "Skyr yogurt", "Frozen yogurt bar"],
+        ),
+        (
+            TierQuery {
+                category: Some("Yogurts"),
+                ..tier(SearchTier::WordPrefix, Some(&yog))
+            },
+            vec!["Greek yogurt"],
         ),
     ] {
         assert_eq!(names(&repo, &query).await, expected, "{query:?}");
@@ -859,7 +910,7 @@ async fn word_starts_follow_renames_and_deletes() {
     let (fields, source) = two_words.into_fields();
     let mut fields = fields;
     fields.name = "Oat Cookie".into();
-    let renamed = FoodDraft::new(fields, source).unwrap();
+    let renamed = FoodDraft::new(fields.clone(), source).unwrap();
     let outcome = repo
         .upsert_batch(&[analysed(&catalog, renamed)])
         .await
@@ -884,6 +935,23 @@ async fn word_starts_follow_renames_and_deletes() {
         ["Oat Cookie"]
     );
     let nibbles = SearchQuery::parse("nibb").unwrap();
+    // A food moved to another category takes its word starts along, name unchanged.
+    let in_category = |category: &'static str| TierQuery {
+        category: Some(category),
+        ..tier(SearchTier::WordPrefix, Some(&nibbles))
+    };
+    assert_eq!(names(&repo, &in_category("Tests")).await, ["Oat Cookie"]);
+    fields.category_main = Some("Biscuits".into());
+    let moved = FoodDraft::new(fields, source).unwrap();
+    assert_eq!(
+        repo.upsert_batch(&[analysed(&catalog, moved)])
+            .await
+            .unwrap()
+            .updated,
+        1
+    );
+    assert!(names(&repo, &in_category("Tests")).await.is_empty());
+    assert_eq!(names(&repo, &in_category("Biscuits")).await, ["Oat Cookie"]);
     let found = repo
         .search(&tier(SearchTier::WordPrefix, Some(&nibbles)))
         .await
