@@ -456,8 +456,8 @@ enum LoadConnection {
     Idle(Box<PgConnection<'static>>),
     /// With the task writing a batch, which hands it back.
     Writing(JoinHandle<(PgConnection<'static>, Result<(), DieselError>)>),
-    /// The load has ended, or failed: its connection went back to the pool in its transaction, and is discarded
-    /// there (rolled back).
+    /// The load has ended, its connection back in the pool; or a batch failed, and its connection went back in
+    /// the load's transaction, which the pool discards (rolled back).
     Ended,
 }
 
