@@ -4,7 +4,8 @@
 //! wins, counted as a duplicate), analysed by the dietary engine, and handed over in batches to the async side,
 //! which commits each batch **together with the import's progress** (rows handled, bytes read, the report) in one
 //! transaction ([`ImportJobs::commit_batch`]). Memory stays flat: at most three batches exist at once (one being
-//! built, one waiting, one being written). A run that dies mid-file leaves the import `running` with its last
+//! built, one waiting, one being written; a first load also keeps the column arrays of the batch PostgreSQL is
+//! still writing). A run that dies mid-file leaves the import `running` with its last
 //! committed progress; the next claim (the job redelivered, or `diningcoach-cli catalog import --resume`) skips the
 //! rows already committed and goes on. An import into an empty catalog is a **first load** instead
 //! ([`ImportJobs::first_load`]): every batch goes into one transaction, and the catalog's search structures are
