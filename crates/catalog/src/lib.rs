@@ -6,6 +6,7 @@
 //! [`FoodDraft::facts`]); the import service drives [`read_foods`] with an [`ImportReport`] and [`ImportBatch`]es;
 //! the HTTP layer parses [`Gtin`]s and [`SearchQuery`]s. See `docs/catalog.md`.
 
+mod analysis_memo;
 mod error;
 pub mod food;
 mod foods;

@@ -8,6 +8,7 @@ use diningcoach_kernel::{InfraError, UserId};
 use serde::Serialize;
 
 use crate::CatalogError;
+use crate::analysis_memo::AnalysisMemo;
 use crate::food::FoodDraft;
 use crate::ports::DietProfiles;
 use crate::stored::{AnalysedFood, Food};
@@ -102,11 +103,20 @@ fn validate_label(facts: &FoodFacts) -> Result<(), CatalogError> {
 pub struct VerdictService {
     catalog: Arc<DietCatalog>,
     profiles: Arc<dyn DietProfiles>,
+    analyses: AnalysisMemo,
 }
+
+/// How many analyses of stored foods each of the memo's two generations holds: a few hundred pages of search
+/// results, a few megabytes.
+const REMEMBERED_ANALYSES: usize = 4_096;
 
 impl VerdictService {
     pub fn new(catalog: Arc<DietCatalog>, profiles: Arc<dyn DietProfiles>) -> Self {
-        Self { catalog, profiles }
+        Self {
+            catalog,
+            profiles,
+            analyses: AnalysisMemo::new(REMEMBERED_ANALYSES),
+        }
     }
 
     /// The diet catalog, as `GET /api/v1/diets` shows it.
@@ -152,12 +162,16 @@ impl VerdictService {
         VerdictReport::new(&verdict, &analysis.unrecognised)
     }
 
-    /// Judges a stored food on an analysis of its facts made now: the catalog stores only a summary, which may
-    /// also be from an older analyser that the background re-analysis has not reached yet. A verdict is never
-    /// made on stale or partial facts.
+    /// Judges a stored food on an analysis of its facts by this process's analyser, made now or remembered from
+    /// an earlier verdict on the same version of the food: the catalog stores only a summary, which may also be
+    /// from an older analyser that the background re-analysis has not reached yet. A verdict is never made on
+    /// stale or partial facts.
     #[must_use]
     pub fn judge_food(&self, food: &Food, profile: &DietProfile) -> VerdictReport {
-        self.judge(&self.catalog.analyse(&food.draft.facts()), profile)
+        let analysis = self
+            .analyses
+            .get_or_make(food, || self.catalog.analyse(&food.draft.facts()));
+        self.judge(&analysis, profile)
     }
 
     /// A draft with its analysis, ready to store.

@@ -194,29 +194,33 @@ impl From<FoodView> for FoodResponse {
             updated_at,
             created_by: _,
         } = food;
+        let barcode = draft.gtin().map(|gtin| BarcodeDto {
+            gtin: gtin.as_str().to_owned(),
+            printed: gtin.printed().to_owned(),
+        });
+        let kind = draft.kind();
+        // Moved out rather than copied: a page of 20 foods copied every text of every food.
+        let (fields, source) = draft.into_fields();
         Self {
             id: id.as_uuid(),
             food_code: code,
-            barcode: draft.gtin().map(|gtin| BarcodeDto {
-                gtin: gtin.as_str().to_owned(),
-                printed: gtin.printed().to_owned(),
+            barcode,
+            kind: kind.as_str().to_owned(),
+            source: source.as_str().to_owned(),
+            name: fields.name,
+            brand: fields.brand,
+            country: fields.country,
+            category: fields.category_main.map(|main| CategoryDto {
+                main,
+                sub: fields.category_sub,
             }),
-            kind: draft.kind().as_str().to_owned(),
-            source: draft.source().as_str().to_owned(),
-            name: draft.name().to_owned(),
-            brand: draft.brand().map(str::to_owned),
-            country: draft.country().map(str::to_owned),
-            category: draft.category().map(|c| CategoryDto {
-                main: c.main().to_owned(),
-                sub: c.sub().map(str::to_owned),
-            }),
-            serving_size_g: draft.serving_size_g(),
-            nutrients_per_100g: draft.nutrients().into(),
-            ingredients_text: draft.ingredients_text().map(str::to_owned),
-            allergens: draft.allergens().to_vec(),
-            traces: draft.traces().to_vec(),
-            labels: draft.labels().to_vec(),
-            storage_notes: draft.storage_notes().map(str::to_owned),
+            serving_size_g: fields.serving_size_g,
+            nutrients_per_100g: (&fields.nutrients).into(),
+            ingredients_text: fields.ingredients_text,
+            allergens: fields.allergens,
+            traces: fields.traces,
+            labels: fields.labels,
+            storage_notes: fields.storage_notes,
             analysis: AnalysisDto {
                 version: analysis.version,
                 ingredients_declared: analysis.ingredients_declared,

@@ -1,0 +1,160 @@
+//! Analyses of stored foods made recently, kept for the verdicts that follow.
+//!
+//! A page of search results re-analysed every food on it for each logged-in viewer: a third of the API's CPU
+//! for such a search (docs/benchmarks.md), though the foods people search for come back page after page and
+//! user after user. An analysis is a pure function of the food's facts and of the analyser, which is fixed for
+//! the life of the process; the facts change only with the food's version and update time, which are the key.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+use diningcoach_dietary::FoodAnalysis;
+
+use crate::food::FoodId;
+use crate::stored::Food;
+
+/// Which state of a food an analysis is of: every change of its facts bumps its version and its update time.
+type Key = (FoodId, i32, DateTime<Utc>);
+
+/// A bounded memo of analyses, in two generations: a food found in the older one moves to the newer one, and
+/// when the newer one is full the older one is dropped whole. Foods in use stay; a run of one-off foods (a
+/// crawl through every page of a query) passes through without growing it past twice the capacity.
+pub(crate) struct AnalysisMemo {
+    capacity: usize,
+    generations: Mutex<Generations>,
+}
+
+#[derive(Default)]
+struct Generations {
+    newer: HashMap<Key, Arc<FoodAnalysis>>,
+    older: HashMap<Key, Arc<FoodAnalysis>>,
+}
+
+impl Generations {
+    fn put(&mut self, key: Key, analysis: Arc<FoodAnalysis>, capacity: usize) {
+        if self.newer.len() >= capacity {
+            self.older = std::mem::take(&mut self.newer);
+        }
+        self.newer.insert(key, analysis);
+    }
+}
+
+impl AnalysisMemo {
+    /// Keeps up to `capacity` analyses in each generation.
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            generations: Mutex::new(Generations::default()),
+        }
+    }
+
+    /// The food's analysis: remembered, or made by `analyse` (outside the lock) and remembered.
+    pub(crate) fn get_or_make(
+        &self,
+        food: &Food,
+        analyse: impl FnOnce() -> FoodAnalysis,
+    ) -> Arc<FoodAnalysis> {
+        let key = (food.id, food.version, food.updated_at);
+        if let Some(found) = self.remembered(&key) {
+            return found;
+        }
+        let analysis = Arc::new(analyse());
+        self.lock().put(key, Arc::clone(&analysis), self.capacity);
+        analysis
+    }
+
+    fn remembered(&self, key: &Key) -> Option<Arc<FoodAnalysis>> {
+        let mut generations = self.lock();
+        if let Some(found) = generations.newer.get(key) {
+            return Some(Arc::clone(found));
+        }
+        let found = generations.older.remove(key)?;
+        generations.put(*key, Arc::clone(&found), self.capacity);
+        Some(found)
+    }
+
+    /// The lock is never held across a panic that could leave the maps half-changed: a poisoned one is as good.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {
+        self.generations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        let generations = self.lock();
+        generations.newer.len() + generations.older.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::cell::Cell;
+
+    use chrono::Duration;
+    use diningcoach_dietary::DietCatalog;
+
+    use super::*;
+    use crate::food::FoodDraft;
+
+    fn catalog() -> &'static DietCatalog {
+        static CATALOG: std::sync::OnceLock<DietCatalog> = std::sync::OnceLock::new();
+        CATALOG.get_or_init(|| DietCatalog::load().unwrap())
+    }
+
+    fn food(name: &str) -> Food {
+        let draft = FoodDraft::labelled(name, "water");
+        let summary = catalog().analyse(&draft.facts()).summary();
+        Food::stored(draft, summary)
+    }
+
+    /// An analysis told apart from others by its version.
+    fn analysis(version: u32) -> FoodAnalysis {
+        FoodAnalysis {
+            version,
+            ..catalog().analyse(&food("water").draft.facts())
+        }
+    }
+
+    #[test]
+    fn a_food_is_analysed_once_until_its_version_or_update_time_changes() {
+        let memo = AnalysisMemo::new(8);
+        let made = Cell::new(0);
+        let analyse = || {
+            made.set(made.get() + 1);
+            analysis(made.get())
+        };
+        let mut apple = food("apple");
+        assert_eq!(memo.get_or_make(&apple, analyse).version, 1);
+        assert_eq!(memo.get_or_make(&apple, analyse).version, 1);
+        assert_eq!(made.get(), 1);
+
+        apple.version += 1;
+        assert_eq!(memo.get_or_make(&apple, analyse).version, 2);
+        apple.updated_at += Duration::seconds(1);
+        assert_eq!(memo.get_or_make(&apple, analyse).version, 3);
+        assert_eq!(made.get(), 3);
+    }
+
+    #[test]
+    fn it_holds_two_generations_at_most_and_keeps_the_foods_in_use() {
+        let memo = AnalysisMemo::new(2);
+        let kept = food("kept");
+        let made = Cell::new(0);
+        let analyse = || {
+            made.set(made.get() + 1);
+            analysis(1)
+        };
+        memo.get_or_make(&kept, analyse);
+        for i in 0..10 {
+            memo.get_or_make(&food(&format!("one-off {i}")), analyse);
+            // Used between the one-off foods, it is moved to the newer generation whenever it reaches the older.
+            memo.get_or_make(&kept, analyse);
+            assert!(memo.len() <= 4, "{} analyses kept", memo.len());
+        }
+        assert_eq!(made.get(), 11, "the kept food was analysed once");
+    }
+}
