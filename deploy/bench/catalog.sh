@@ -48,6 +48,12 @@ for q in ${QUERIES:-yog choco emmental choclate}; do
   say "search q=$q, one client"
   wrk -t1 -c1 -d"$DURATION" --latency "$API/api/v1/foods?q=$q" | figures
 done
+psql "$DATABASE_URL" -qAtc "SELECT word FROM search_words WHERE length(word) >= 3 ORDER BY md5(word)" >"$WORK/searches.txt"
+export SEARCHES="$WORK/searches.txt"
+say "search cycling over the $(wc -l <"$SEARCHES") words of the catalog's vocabulary, $CONNECTIONS connections, anonymous"
+AUTH="" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s deploy/bench/search.lua "$API" | figures
+say "search cycling over the vocabulary, $CONNECTIONS connections, logged in (pages of many different foods to judge)"
+AUTH="Bearer $token" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s deploy/bench/search.lua "$API" | figures
 say "search q=yo (two letters: prefix path), $CONNECTIONS connections"
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$API/api/v1/foods?q=yo" | figures
 say "search q=yogurt&suitable=true (only what the demo user can eat), $CONNECTIONS connections"

@@ -384,22 +384,9 @@ impl FoodDraft {
             MAX_NAME_CHARS,
             &mut errors,
         );
-        let brand = optional_text(
-            "brand",
-            fields.brand,
-            MAX_SHORT_TEXT_CHARS,
-            &mut errors,
-        );
-        let country = optional_text(
-            "country",
-            fields.country,
-            MAX_SHORT_TEXT_CHARS,
-            &mut errors,
-        );
-        let main = fields
-            .category_main
-            .map(trimmed)
-            .filter(|m| !m.is_empty());
+        let brand = optional_text("brand", fields.brand, MAX_SHORT_TEXT_CHARS, &mut errors);
+        let country = optional_text("country", fields.country, MAX_SHORT_TEXT_CHARS, &mut errors);
+        let main = fields.category_main.map(trimmed).filter(|m| !m.is_empty());
         let category = match main {
             Some(main) => match Category::from_owned(main, fields.category_sub) {
                 Ok(category) => Some(category),
