@@ -20,6 +20,9 @@ type Key = (FoodId, i32, DateTime<Utc>);
 /// A bounded memo of analyses, in two generations: a food found in the older one moves to the newer one, and
 /// when the newer one is full the older one is dropped whole. Foods in use stay; a run of one-off foods (a
 /// crawl through every page of a query) passes through without growing it past twice the capacity.
+///
+/// The capacity is in ingredients rather than foods, since an analysis grows with its ingredient list (a label
+/// of ten ingredients is a few hundred bytes; the longest accepted list, a hundred times that).
 pub(crate) struct AnalysisMemo {
     capacity: usize,
     generations: Mutex<Generations>,
@@ -28,20 +31,30 @@ pub(crate) struct AnalysisMemo {
 #[derive(Default)]
 struct Generations {
     newer: HashMap<Key, Arc<FoodAnalysis>>,
+    /// The weight of the newer generation's analyses.
+    newer_weight: usize,
     older: HashMap<Key, Arc<FoodAnalysis>>,
+}
+
+/// What an analysis counts against the capacity: one for the food, one per ingredient, tag or statement kept.
+fn weight(analysis: &FoodAnalysis) -> usize {
+    1 + analysis.ingredients.len() + analysis.unrecognised.len() + analysis.declared.len()
 }
 
 impl Generations {
     fn put(&mut self, key: Key, analysis: Arc<FoodAnalysis>, capacity: usize) {
-        if self.newer.len() >= capacity {
+        let added = weight(&analysis);
+        if self.newer_weight + added > capacity && !self.newer.is_empty() {
             self.older = std::mem::take(&mut self.newer);
+            self.newer_weight = 0;
         }
+        self.newer_weight += added;
         self.newer.insert(key, analysis);
     }
 }
 
 impl AnalysisMemo {
-    /// Keeps up to `capacity` analyses in each generation.
+    /// Keeps analyses of up to `capacity` ingredients (see [`weight`]) in each generation.
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
             capacity,
@@ -141,7 +154,8 @@ mod tests {
 
     #[test]
     fn it_holds_two_generations_at_most_and_keeps_the_foods_in_use() {
-        let memo = AnalysisMemo::new(2);
+        // Room for two foods of one ingredient ("water") in each generation.
+        let memo = AnalysisMemo::new(4);
         let kept = food("kept");
         let made = Cell::new(0);
         let analyse = || {
@@ -156,5 +170,22 @@ mod tests {
             assert!(memo.len() <= 4, "{} analyses kept", memo.len());
         }
         assert_eq!(made.get(), 11, "the kept food was analysed once");
+    }
+
+    #[test]
+    fn long_ingredient_lists_take_more_of_the_room() {
+        let memo = AnalysisMemo::new(40);
+        let long = (0..30)
+            .map(|i| format!("spice {i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        for i in 0..6 {
+            let draft = FoodDraft::labelled(&format!("blend {i}"), &long);
+            let summary = catalog().analyse(&draft.facts()).summary();
+            let food = Food::stored(draft, summary);
+            memo.get_or_make(&food, || catalog().analyse(&food.draft.facts()));
+        }
+        // Each weighs more than 30: one per generation, where six foods of one ingredient would all have fit.
+        assert_eq!(memo.len(), 2);
     }
 }

@@ -106,16 +106,16 @@ pub struct VerdictService {
     analyses: AnalysisMemo,
 }
 
-/// How many analyses of stored foods each of the memo's two generations holds: a few hundred pages of search
-/// results, a few megabytes.
-const REMEMBERED_ANALYSES: usize = 4_096;
+/// How many ingredients the analyses of stored foods that each of the memo's two generations holds may have in
+/// all: ~5,000 foods of ten-odd ingredients (a few hundred pages of search results), 10–20 MB at most.
+const REMEMBERED_INGREDIENTS: usize = 65_536;
 
 impl VerdictService {
     pub fn new(catalog: Arc<DietCatalog>, profiles: Arc<dyn DietProfiles>) -> Self {
         Self {
             catalog,
             profiles,
-            analyses: AnalysisMemo::new(REMEMBERED_ANALYSES),
+            analyses: AnalysisMemo::new(REMEMBERED_INGREDIENTS),
         }
     }
 
