@@ -28,17 +28,18 @@ psql "$DATABASE_URL" -qAtc "SELECT count(*) || ' foods, table + indexes ' || pg_
 
 psql "$DATABASE_URL" -qAtc \
   "SELECT barcode FROM foods WHERE barcode IS NOT NULL ORDER BY md5(id::text) LIMIT 5000" >"$WORK/barcodes.txt"
-export BARCODES="$WORK/barcodes.txt"
+# deploy/bench/cycle.lua asks for CYCLE_PREFIX followed by each line of CYCLE_LINES in turn.
+export CYCLE_LINES="$WORK/barcodes.txt" CYCLE_PREFIX=/api/v1/foods/barcode/
 token=$(curl -fsS -X POST "$API/api/v1/auth/login" -H 'content-type: application/json' \
   -d '{"email":"demo@diningcoach.app","password":"demo passphrase for diningcoach"}' |
   sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 
 say "barcode scans cycling over 5,000 codes, $CONNECTIONS connections, anonymous"
-AUTH="" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s deploy/bench/barcode.lua "$API" | figures
+AUTH="" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s deploy/bench/cycle.lua "$API" | figures
 say "barcode scans, $CONNECTIONS connections, logged in (verdict for the demo user)"
-AUTH="Bearer $token" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s deploy/bench/barcode.lua "$API" | figures
+AUTH="Bearer $token" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s deploy/bench/cycle.lua "$API" | figures
 say "barcode scans, one client"
-AUTH="" wrk -t1 -c1 -d"$DURATION" --latency -s deploy/bench/barcode.lua "$API" | figures
+AUTH="" wrk -t1 -c1 -d"$DURATION" --latency -s deploy/bench/cycle.lua "$API" | figures
 
 for q in ${QUERIES:-yog choco emmental choclate}; do
   say "search q=$q (first page of 20), $CONNECTIONS connections, anonymous"
@@ -49,11 +50,11 @@ for q in ${QUERIES:-yog choco emmental choclate}; do
   wrk -t1 -c1 -d"$DURATION" --latency "$API/api/v1/foods?q=$q" | figures
 done
 psql "$DATABASE_URL" -qAtc "SELECT word FROM search_words WHERE length(word) >= 3 ORDER BY md5(word)" >"$WORK/searches.txt"
-export SEARCHES="$WORK/searches.txt"
-say "search cycling over the $(wc -l <"$SEARCHES") words of the catalog's vocabulary, $CONNECTIONS connections, anonymous"
-AUTH="" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s deploy/bench/search.lua "$API" | figures
+export CYCLE_LINES="$WORK/searches.txt" CYCLE_PREFIX='/api/v1/foods?q='
+say "search cycling over the $(wc -l <"$WORK/searches.txt") words of the catalog's vocabulary, $CONNECTIONS connections, anonymous"
+AUTH="" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s deploy/bench/cycle.lua "$API" | figures
 say "search cycling over the vocabulary, $CONNECTIONS connections, logged in (pages of many different foods to judge)"
-AUTH="Bearer $token" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s deploy/bench/search.lua "$API" | figures
+AUTH="Bearer $token" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s deploy/bench/cycle.lua "$API" | figures
 say "search q=yo (two letters: prefix path), $CONNECTIONS connections"
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$API/api/v1/foods?q=yo" | figures
 say "search q=yogurt&suitable=true (only what the demo user can eat), $CONNECTIONS connections"
