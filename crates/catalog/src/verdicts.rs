@@ -106,8 +106,8 @@ pub struct VerdictService {
     analyses: AnalysisMemo,
 }
 
-/// How many ingredients the analyses of stored foods that each of the memo's two generations holds may have in
-/// all: ~5,000 foods of ten-odd ingredients (a few hundred pages of search results), 10–20 MB at most.
+/// The room of each of the analysis memo's two generations, in ingredients of the analyses it holds: ~5,000
+/// foods of ten-odd ingredients (a few hundred pages of search results), 10–20 MB at most.
 const REMEMBERED_INGREDIENTS: usize = 65_536;
 
 impl VerdictService {
