@@ -16,7 +16,7 @@ BIN="$ROOT/target/release"
 WORK="$ROOT/var/bench"
 mkdir -p "$WORK"
 say() { printf '\n== %s\n' "$*"; }
-figures() { grep -E 'Latency|50%|90%|99%|Requests/sec|Non-2xx|unexpected' | sort | uniq -c | sed 's/^ *1 //'; }
+figures() { grep -E 'Latency|50%|90%|99%|^p95|Requests/sec|Non-2xx|unexpected' | sort | uniq -c | sed 's/^ *1 //'; }
 
 generated=$(psql "$DATABASE_URL" -qAtc "SELECT count(*) FROM foods WHERE source = 'generated'")
 if [ "$generated" -lt "$COUNT" ]; then
@@ -43,11 +43,11 @@ AUTH="" wrk -t1 -c1 -d"$DURATION" --latency -s deploy/bench/cycle.lua "$API" | f
 
 for q in ${QUERIES:-yog choco emmental choclate}; do
   say "search q=$q (first page of 20), $CONNECTIONS connections, anonymous"
-  wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$API/api/v1/foods?q=$q" | figures
+  wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s deploy/bench/percentiles.lua "$API/api/v1/foods?q=$q" | figures
   say "search q=$q, $CONNECTIONS connections, logged in (verdicts on the page)"
-  wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $token" "$API/api/v1/foods?q=$q" | figures
+  wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s deploy/bench/percentiles.lua -H "Authorization: Bearer $token" "$API/api/v1/foods?q=$q" | figures
   say "search q=$q, one client"
-  wrk -t1 -c1 -d"$DURATION" --latency "$API/api/v1/foods?q=$q" | figures
+  wrk -t1 -c1 -d"$DURATION" --latency -s deploy/bench/percentiles.lua "$API/api/v1/foods?q=$q" | figures
 done
 psql "$DATABASE_URL" -qAtc "SELECT word FROM search_words WHERE length(word) >= 3 ORDER BY md5(word)" >"$WORK/searches.txt"
 export CYCLE_LINES="$WORK/searches.txt" CYCLE_PREFIX='/api/v1/foods?q='
@@ -56,9 +56,9 @@ AUTH="" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s deploy/bench/cycle.l
 say "search cycling over the vocabulary, $CONNECTIONS connections, logged in (pages of many different foods to judge)"
 AUTH="Bearer $token" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s deploy/bench/cycle.lua "$API" | figures
 say "search q=yo (two letters: prefix path), $CONNECTIONS connections"
-wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$API/api/v1/foods?q=yo" | figures
+wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s deploy/bench/percentiles.lua "$API/api/v1/foods?q=yo" | figures
 say "search q=yogurt&suitable=true (only what the demo user can eat), $CONNECTIONS connections"
-wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $token" "$API/api/v1/foods?q=yogurt&suitable=true" | figures
+wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s deploy/bench/percentiles.lua -H "Authorization: Bearer $token" "$API/api/v1/foods?q=yogurt&suitable=true" | figures
 
 if [ "${SKIP_IMPORT:-}" != 1 ]; then
   say "import of a $COUNT-row Open Food Facts file into a scratch database"

@@ -1,6 +1,8 @@
 -- GET $CYCLE_PREFIX<line>, cycling over the lines of $CYCLE_LINES (barcodes, search texts…), each thread from its
 -- own offset so that the connections do not ask for the same thing at the same time. $AUTH, when set, is sent as
 -- the Authorization header.
+dofile("deploy/bench/percentiles.lua")
+
 local lines = {}
 local next_index = 1
 
