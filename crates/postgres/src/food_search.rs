@@ -19,7 +19,7 @@ use diesel::sql_types::{Bool, SmallInt, Text};
 use diesel::{QueryResult, QueryableByName};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diningcoach_catalog::{
-    Food, SearchPosition, SearchQuery, SearchTier, TRIGRAM_CHARS, TierQuery,
+    Food, SearchPosition, SearchQuery, SearchTier, SuitabilityFilter, TRIGRAM_CHARS, TierQuery,
 };
 use diningcoach_dietary::{Basis, Nutrient};
 use diningcoach_kernel::InfraError;
@@ -307,27 +307,50 @@ fn push_filters(sql: &mut Statement, query: &TierQuery<'_>, tier: SearchTier, pa
             .bind(Bind::Text(format!("{brand}!")));
     }
     if let Some(filter) = query.suitable {
-        if !filter.excluded_tags.is_empty() {
-            sql.sql(" AND NOT (f.dietary_tags && ")
-                .bind(Bind::Texts(filter.excluded_tags.clone()))
-                .sql(")");
+        push_suitability(sql, filter);
+    }
+}
+
+/// The suitability filter as one clause, which PostgreSQL evaluates left to right: first the nutrient ceilings,
+/// cheap arithmetic that most foods fail (only 6,636 of 23,658 yogurts for the demo user's saturated fat), then
+/// the overlaps of the food's tags with the profile's. As separate clauses PostgreSQL orders them by estimated
+/// cost, an array overlap counting as one operator, and compared every probed food's tags first: the overlaps'
+/// text comparisons were 14 % of its CPU under `q=yogurt&suitable=true`.
+///
+/// A food without a ceiling's value (or without a serving size, for a per-serving limit) is not "ok" for the
+/// limit: the comparison is NULL, and so is the conjunction unless another part is false; either way the
+/// `coalesce` keeps the food out.
+fn push_suitability(sql: &mut Statement, filter: &SuitabilityFilter) {
+    let mut parts = 0;
+    let mut and = |sql: &mut Statement| {
+        sql.sql(if parts == 0 {
+            " AND coalesce("
+        } else {
+            " AND "
+        });
+        parts += 1;
+    };
+    for ceiling in &filter.ceilings {
+        and(sql);
+        sql.sql(nutrient_column(ceiling.nutrient));
+        if ceiling.per == Basis::Serving {
+            sql.sql(" * f.serving_size_g / 100");
         }
-        for group in &filter.required_tags {
-            sql.sql(" AND f.dietary_tags && ")
-                .bind(Bind::Texts(group.clone()));
-        }
-        for ceiling in &filter.ceilings {
-            // A food without the value (or without a serving size, for a per-serving limit) is not "ok" for the
-            // limit: NULL compares false.
-            sql.sql(" AND coalesce(")
-                .sql(nutrient_column(ceiling.nutrient));
-            if ceiling.per == Basis::Serving {
-                sql.sql(" * f.serving_size_g / 100");
-            }
-            sql.sql(" <= ")
-                .bind(Bind::Double(ceiling.max))
-                .sql(", false)");
-        }
+        sql.sql(" <= ").bind(Bind::Double(ceiling.max));
+    }
+    if !filter.excluded_tags.is_empty() {
+        and(sql);
+        sql.sql("NOT (f.dietary_tags && ")
+            .bind(Bind::Texts(filter.excluded_tags.clone()))
+            .sql(")");
+    }
+    for group in &filter.required_tags {
+        and(sql);
+        sql.sql("f.dietary_tags && ")
+            .bind(Bind::Texts(group.clone()));
+    }
+    if parts > 0 {
+        sql.sql(", false)");
     }
 }
 
