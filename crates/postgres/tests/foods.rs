@@ -418,11 +418,28 @@ async fn the_suitability_filter_keeps_only_what_the_profile_allows() {
         ..SuitabilityFilter::default()
     };
     query.suitable = Some(&filter);
-    assert_eq!(
-        names(&repo, &query).await.len(),
-        9,
-        "30 mg per serving is under 35 mg"
-    );
+    let low_in_sodium = names(&repo, &query).await;
+    assert_eq!(low_in_sodium.len(), 9, "30 mg per serving is under 35 mg");
+
+    // Tags and ceilings together (one clause, ceilings first): exactly the foods that pass both, whichever part a
+    // food fails or lacks the value for.
+    let both = SuitabilityFilter {
+        excluded_tags: vegan.excluded_tags_worse_than(Level::Ok),
+        required_tags: vegan.required_tags_worse_than(Level::Ok),
+        ceilings: low_sodium.nutrient_ceilings_worse_than(Level::Ok),
+    };
+    query.suitable = Some(&both);
+    let mut kept_by_both = names(&repo, &query).await;
+    let mut expected: Vec<String> = kept
+        .iter()
+        .filter(|name| low_in_sodium.contains(name))
+        .cloned()
+        .collect();
+    kept_by_both.sort();
+    expected.sort();
+    // The tags leave out foods that the ceilings alone keep.
+    assert!(!expected.is_empty() && expected.len() < low_in_sodium.len());
+    assert_eq!(kept_by_both, expected);
 }
 
 #[tokio::test]
