@@ -144,6 +144,12 @@ async fn a_verified_user_adds_scans_and_searches_foods() {
     assert_eq!(page["items"][0]["matched"], "name_prefix");
     assert_eq!(page["items"][1]["matched"], "word_prefix");
     assert!(page["next_cursor"].is_null());
+    // Two letters give no trigram, but a word of the name that starts with them is still found.
+    let (status, page, _) = send(c.get(api.url("/api/v1/foods?q=cl"))).await;
+    assert_eq!(status, 200, "{page:#}");
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page:#}");
+    assert_eq!(page["items"][0]["name"], "Coca-Cola Classic");
+    assert_eq!(page["items"][0]["matched"], "word_prefix");
     // A misspelt word finds what it was meant to, marked as a correction.
     let (status, page, _) = send(c.get(api.url("/api/v1/foods?q=coca%20cola%20clasic"))).await;
     assert_eq!(status, 200, "{page:#}");

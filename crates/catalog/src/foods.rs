@@ -459,7 +459,7 @@ mod tests {
             *asked.lock().unwrap(),
             [[SearchTier::CorrectedPrefix, SearchTier::CorrectedWordPrefix]]
         );
-        // One- and two-letter queries only take the prefix paths.
+        // One- and two-letter queries only take the b-tree prefix paths.
         asked.lock().unwrap().clear();
         service.search(None, request("ch", 20, None)).await.unwrap();
         assert_eq!(
@@ -467,7 +467,7 @@ mod tests {
             [[
                 SearchTier::Exact,
                 SearchTier::NamePrefix,
-                SearchTier::BrandPrefix
+                SearchTier::WordPrefix
             ]]
         );
     }

@@ -53,8 +53,6 @@ pub enum SearchTier {
     Exact,
     /// The name starts with the query.
     NamePrefix,
-    /// The brand starts with the query (short queries only; longer ones find brands among word starts).
-    BrandPrefix,
     /// A word of the name or brand starts with the query.
     WordPrefix,
     /// The query is somewhere else in the name or brand.
@@ -74,8 +72,9 @@ impl SearchTier {
         use SearchTier::*;
         match query {
             None => &[All],
-            // No trigram can be taken from a word under three characters: b-tree prefix paths only.
-            Some(q) if q.is_short() => &[Exact, NamePrefix, BrandPrefix],
+            // No trigram can be taken from a word under three characters: the b-tree prefix paths only, which
+            // find a brand through its first word, a word start like any other.
+            Some(q) if q.is_short() => &[Exact, NamePrefix, WordPrefix],
             Some(_) => &[
                 Exact,
                 NamePrefix,
@@ -94,7 +93,6 @@ impl SearchTier {
             Self::All => "all",
             Self::Exact => "exact",
             Self::NamePrefix => "name_prefix",
-            Self::BrandPrefix => "brand_prefix",
             Self::WordPrefix => "word_prefix",
             Self::Substring => "substring",
             Self::CorrectedPrefix => "corrected_prefix",
@@ -116,7 +114,6 @@ impl SearchTier {
             All => &[All],
             Exact => &[Exact],
             NamePrefix => &[NamePrefix],
-            BrandPrefix => &[BrandPrefix],
             WordPrefix => &[WordPrefix],
             Substring => &[Substring],
             CorrectedPrefix => &[CorrectedPrefix],

@@ -160,9 +160,9 @@ pub struct FoodResponse {
     analysis: AnalysisDto,
     /// The caller's verdict with its reasons; absent for anonymous callers.
     verdict: Option<VerdictResponse>,
-    /// In search results with text, how the food matched, best first: `exact`, `name_prefix`, `brand_prefix`,
-    /// `word_prefix`, `substring`, then the corrections of a misspelt query, `corrected_prefix` and
-    /// `corrected_word_prefix` ("did you mean"). `null` elsewhere.
+    /// In search results with text, how the food matched, best first: `exact`, `name_prefix`, `word_prefix`
+    /// (a word of the name or brand), `substring`, then the corrections of a misspelt query, `corrected_prefix`
+    /// and `corrected_word_prefix` ("did you mean"). `null` elsewhere.
     #[schema(example = "name_prefix")]
     matched: Option<&'static str>,
     /// Also sent as the `ETag`; an admin edit sends it back in `If-Match`.
@@ -252,7 +252,7 @@ pub struct FoodPage {
 pub struct FoodSearchParams {
     /// Text found anywhere in the name or brand, whatever the case and accents. Ranked: exact name, names
     /// starting with it, a word starting with it, elsewhere, then close misspellings when few foods contain it.
-    /// One- and two-letter queries match the start of the name or brand.
+    /// One- and two-letter queries match the start of the name or of a word of the name or brand.
     #[param(example = "choco")]
     q: Option<String>,
     /// The main or sub category, exactly as foods show it.

@@ -71,11 +71,9 @@ fn access(tier: SearchTier) -> Access {
     match tier {
         SearchTier::Substring => Access::Trigram,
         SearchTier::CorrectedPrefix | SearchTier::CorrectedWordPrefix => Access::Corrected,
-        SearchTier::All
-        | SearchTier::Exact
-        | SearchTier::NamePrefix
-        | SearchTier::BrandPrefix
-        | SearchTier::WordPrefix => Access::Ordered,
+        SearchTier::All | SearchTier::Exact | SearchTier::NamePrefix | SearchTier::WordPrefix => {
+            Access::Ordered
+        }
     }
 }
 
@@ -158,7 +156,6 @@ fn push_starts_with(
 /// The sort key of a tier, as selected and compared with cursors. Results are ordered by it, then by food.
 fn sort_key(tier: SearchTier) -> &'static str {
     match tier {
-        SearchTier::BrandPrefix => "(f.search_brand || ' ' || f.search_name)",
         _ if is_word_tier(tier) => "w.word",
         _ => "f.search_name",
     }
@@ -228,16 +225,6 @@ fn push_matches(sql: &mut Statement, tier: SearchTier, texts: &Texts) {
             );
             sql.sql(" AND f.search_name <> ")
                 .bind(Bind::Text(query.text.clone()));
-        }
-        SearchTier::BrandPrefix => {
-            push_starts_with(
-                sql,
-                "(f.search_brand || ' ' || f.search_name)",
-                &query.text,
-                query.successor.as_deref(),
-            );
-            sql.sql(" AND ");
-            name_does_not_start_with(sql, query);
         }
         SearchTier::WordPrefix => word_starts_with(sql, query),
         SearchTier::Substring => {
