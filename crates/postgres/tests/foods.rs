@@ -779,14 +779,12 @@ fn sorts_unbounded(plan: &str) -> bool {
         if !(node.starts_with("Sort  (") || node.starts_with("Incremental Sort")) {
             return false;
         }
-        let Some(&(append_depth, "Append")) = nodes
-            .get(i + 1)
-            .map(|&(d, n)| (d, n.split("  (").next().unwrap_or(n)))
-            .as_ref()
-            .filter(|(d, _)| *d > depth)
-        else {
+        let Some(&(append_depth, input)) = nodes.get(i + 1) else {
             return true;
         };
+        if append_depth <= depth || !input.starts_with("Append  (") {
+            return true;
+        }
         let inputs: Vec<(usize, &str)> = nodes[i + 2..]
             .iter()
             .copied()
