@@ -552,7 +552,15 @@ async fn every_search_shape_uses_its_index() {
         (
             "word prefix",
             tier(SearchTier::WordPrefix, Some(&prefix)),
-            &["food_words_pkey"],
+            &["food_words_pkey", "foods_id_hash_idx"],
+        ),
+        (
+            "word prefix, suitable only: each word start's food probed by its id's hash",
+            TierQuery {
+                suitable: Some(&filter),
+                ..tier(SearchTier::WordPrefix, Some(&prefix))
+            },
+            &["food_words_pkey", "foods_id_hash_idx"],
         ),
         (
             "rare word prefix",

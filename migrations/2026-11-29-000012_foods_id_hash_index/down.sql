@@ -1,0 +1,1 @@
+DROP INDEX foods_id_hash_idx;
