@@ -5,61 +5,37 @@
 //! user after user. An analysis is a pure function of the food's facts and of the analyser, which is fixed for
 //! the life of the process; the facts change only with the food's version and update time, which are the key.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use diningcoach_dietary::FoodAnalysis;
+use diningcoach_kernel::GenerationalMemo;
 
 use crate::food::FoodId;
 use crate::stored::Food;
 
 /// Which state of a food an analysis is of: every change of its facts bumps its version and its update time.
-type Key = (FoodId, i32, DateTime<Utc>);
+type FoodState = (FoodId, i32, DateTime<Utc>);
 
-/// A bounded memo of analyses, in two generations: a food found in the older one moves to the newer one, and
-/// when the newer one is full the older one is dropped whole. Foods in use stay; a run of one-off foods (a
-/// crawl through every page of a query) passes through without growing it past twice the capacity.
-///
-/// The capacity is in ingredients rather than foods, since an analysis grows with its ingredient list (a label
-/// of ten ingredients is a few hundred bytes; the longest accepted list, a hundred times that).
-pub(crate) struct AnalysisMemo {
-    capacity: usize,
-    generations: Mutex<Generations>,
+/// The state of `food` that its facts are of.
+fn state(food: &Food) -> FoodState {
+    (food.id, food.version, food.updated_at)
 }
 
-#[derive(Default)]
-struct Generations {
-    newer: HashMap<Key, Arc<FoodAnalysis>>,
-    /// The weight of the newer generation's analyses.
-    newer_weight: usize,
-    older: HashMap<Key, Arc<FoodAnalysis>>,
-}
+/// A bounded memo of analyses ([`GenerationalMemo`]). Its capacity is in ingredients rather than foods, since an
+/// analysis grows with its ingredient list (a label of ten ingredients is a few hundred bytes; the longest
+/// accepted list, a hundred times that).
+pub(crate) struct AnalysisMemo(GenerationalMemo<FoodState, Arc<FoodAnalysis>>);
 
 /// What an analysis counts against the capacity: one for the food, one per ingredient, tag or statement kept.
-fn weight(analysis: &FoodAnalysis) -> usize {
+fn weight(analysis: &Arc<FoodAnalysis>) -> usize {
     1 + analysis.ingredients.len() + analysis.unrecognised.len() + analysis.declared.len()
-}
-
-impl Generations {
-    fn put(&mut self, key: Key, analysis: Arc<FoodAnalysis>, capacity: usize) {
-        let added = weight(&analysis);
-        if self.newer_weight + added > capacity && !self.newer.is_empty() {
-            self.older = std::mem::take(&mut self.newer);
-            self.newer_weight = 0;
-        }
-        self.newer_weight += added;
-        self.newer.insert(key, analysis);
-    }
 }
 
 impl AnalysisMemo {
     /// Keeps analyses of up to `capacity` ingredients (see [`weight`]) in each generation.
     pub(crate) fn new(capacity: usize) -> Self {
-        Self {
-            capacity,
-            generations: Mutex::new(Generations::default()),
-        }
+        Self(GenerationalMemo::new(capacity, weight))
     }
 
     /// The food's analysis: remembered, or made by `analyse` (outside the lock) and remembered.
@@ -68,36 +44,12 @@ impl AnalysisMemo {
         food: &Food,
         analyse: impl FnOnce() -> FoodAnalysis,
     ) -> Arc<FoodAnalysis> {
-        let key = (food.id, food.version, food.updated_at);
-        if let Some(found) = self.remembered(&key) {
-            return found;
-        }
-        let analysis = Arc::new(analyse());
-        self.lock().put(key, Arc::clone(&analysis), self.capacity);
-        analysis
-    }
-
-    fn remembered(&self, key: &Key) -> Option<Arc<FoodAnalysis>> {
-        let mut generations = self.lock();
-        if let Some(found) = generations.newer.get(key) {
-            return Some(Arc::clone(found));
-        }
-        let found = generations.older.remove(key)?;
-        generations.put(*key, Arc::clone(&found), self.capacity);
-        Some(found)
-    }
-
-    /// The lock is never held across a panic that could leave the maps half-changed: a poisoned one is as good.
-    fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {
-        self.generations
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.0.get_or_make(&state(food), || Arc::new(analyse()))
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        let generations = self.lock();
-        generations.newer.len() + generations.older.len()
+        self.0.len()
     }
 }
 
@@ -150,26 +102,6 @@ mod tests {
         apple.updated_at += Duration::seconds(1);
         assert_eq!(memo.get_or_make(&apple, analyse).version, 3);
         assert_eq!(made.get(), 3);
-    }
-
-    #[test]
-    fn it_holds_two_generations_at_most_and_keeps_the_foods_in_use() {
-        // Room for two foods of one ingredient ("water") in each generation.
-        let memo = AnalysisMemo::new(4);
-        let kept = food("kept");
-        let made = Cell::new(0);
-        let analyse = || {
-            made.set(made.get() + 1);
-            analysis(1)
-        };
-        memo.get_or_make(&kept, analyse);
-        for i in 0..10 {
-            memo.get_or_make(&food(&format!("one-off {i}")), analyse);
-            // Used between the one-off foods, it is moved to the newer generation whenever it reaches the older.
-            memo.get_or_make(&kept, analyse);
-            assert!(memo.len() <= 4, "{} analyses kept", memo.len());
-        }
-        assert_eq!(made.get(), 11, "the kept food was analysed once");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The food catalog: search, barcode scans, food pages with the caller's verdict, contributions, admin edits.
 
-use actix_web::http::header::{self, ETag, EntityTag};
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use actix_web::http::header::{self, ContentType, ETag, EntityTag};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, delete, get, post, put, web};
 use chrono::{DateTime, Utc};
 use diningcoach_catalog::{
     Actor, Food, FoodFields, FoodId, FoodKind, FoodSearchRequest, FoodView, Gtin, NutrientsPer100g,
@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::Api;
 use crate::auth::{Authenticated, MaybeAuthenticated};
 use crate::dietary::VerdictResponse;
+use crate::food_json;
 use crate::identity::expected_version;
 use crate::problem::{ApiError, FieldError, Problem};
 
@@ -158,6 +159,11 @@ pub struct FoodResponse {
     labels: Vec<String>,
     storage_notes: Option<String>,
     analysis: AnalysisDto,
+    /// Also sent as the `ETag`; an admin edit sends it back in `If-Match`.
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    // The caller's fields come last: a food's other fields are written once and kept (see food_json.rs).
     /// The caller's verdict with its reasons; absent for anonymous callers.
     verdict: Option<VerdictResponse>,
     /// In search results with text, how the food matched, best first: `exact`, `name_prefix`, `word_prefix`
@@ -165,10 +171,6 @@ pub struct FoodResponse {
     /// and `corrected_word_prefix` ("did you mean"). `null` elsewhere.
     #[schema(example = "name_prefix")]
     matched: Option<&'static str>,
-    /// Also sent as the `ETag`; an admin edit sends it back in `If-Match`.
-    version: i32,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
 }
 
 fn codes(set: PropertySet) -> Vec<String> {
@@ -230,21 +232,22 @@ impl From<FoodView> for FoodResponse {
                 labels: analysis.labels,
                 unrecognised_ingredients: analysis.unrecognised,
             },
-            verdict: verdict.map(VerdictResponse::from),
-            matched: matched.map(SearchTier::as_str),
             version,
             created_at,
             updated_at,
+            verdict: verdict.map(VerdictResponse::from),
+            matched: matched.map(SearchTier::as_str),
         }
     }
 }
 
 /// A page of foods, best matches first.
 #[derive(Serialize, ToSchema)]
+// Written by `food_json::page`, which a test keeps equal to this type's serialisation.
 pub struct FoodPage {
-    items: Vec<FoodResponse>,
+    pub(crate) items: Vec<FoodResponse>,
     /// Pass it back as `cursor` for the next page; `null` on the last page.
-    next_cursor: Option<String>,
+    pub(crate) next_cursor: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -290,11 +293,18 @@ fn food_id(raw: &str) -> Result<FoodId, ApiError> {
         .map_err(|_| ApiError::not_found(format!("No food has the id {raw}")))
 }
 
-fn food_response(view: FoodView) -> HttpResponse {
+/// A food's JSON, with its version as the `ETag`.
+fn food_response(
+    mut response: HttpResponseBuilder,
+    view: FoodView,
+) -> Result<HttpResponse, ApiError> {
     let version = view.food.version;
-    HttpResponse::Ok()
+    let mut json = Vec::with_capacity(2048);
+    food_json::write_food(&mut json, view).map_err(|e| ApiError::internal(&e))?;
+    Ok(response
         .insert_header(ETag(EntityTag::new_strong(version.to_string())))
-        .json(FoodResponse::from(view))
+        .content_type(ContentType::json())
+        .body(json))
 }
 
 /// Search the catalog. Logged-in callers get their verdict on every food, and may keep only what suits them.
@@ -322,10 +332,10 @@ pub async fn search(
         cursor: params.cursor,
     };
     let page = api.foods.search(who.map(|w| w.user), request).await?;
-    Ok(HttpResponse::Ok().json(FoodPage {
-        items: page.items.into_iter().map(FoodResponse::from).collect(),
-        next_cursor: page.next_cursor.map(|c| c.as_str().to_owned()),
-    }))
+    let json = food_json::page(page).map_err(|e| ApiError::internal(&e))?;
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(json))
 }
 
 /// The food with this barcode: EAN-13, EAN-8, UPC-A or GTIN-14, with or without leading zeros.
@@ -348,7 +358,7 @@ pub async fn by_barcode(
         .foods
         .food_by_barcode(who.map(|w| w.user), &gtin)
         .await?;
-    Ok(food_response(view))
+    food_response(HttpResponse::Ok(), view)
 }
 
 /// A food, with the caller's verdict when logged in.
@@ -363,7 +373,7 @@ pub async fn show(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let view = api.foods.food(who.map(|w| w.user), food_id(&id)?).await?;
-    Ok(food_response(view))
+    food_response(HttpResponse::Ok(), view)
 }
 
 /// The caller's verdict on a food, with the reasons.
@@ -463,11 +473,9 @@ pub async fn contribute(
         .contribute(actor(&who), body.into_inner().into())
         .await?;
     let location = format!("/api/v1/foods/{}", view.food.id.as_uuid());
-    let version = view.food.version;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
-        .insert_header(ETag(EntityTag::new_strong(version.to_string())))
-        .json(FoodResponse::from(view)))
+    let mut created = HttpResponse::Created();
+    created.insert_header((header::LOCATION, location));
+    food_response(created, view)
 }
 
 /// Replace a food's fields (admins). `If-Match` with the ETag read is required, so that two edits cannot
@@ -502,7 +510,7 @@ pub async fn edit(
         .foods
         .edit(actor(&who), id, expected, body.into_inner().into())
         .await?;
-    Ok(food_response(view))
+    food_response(HttpResponse::Ok(), view)
 }
 
 /// Delete a food (admins).

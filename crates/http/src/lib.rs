@@ -6,6 +6,7 @@
 mod auth;
 mod catalog_imports;
 mod dietary;
+mod food_json;
 mod foods;
 mod health;
 mod identity;

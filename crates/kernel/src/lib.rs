@@ -10,6 +10,7 @@ pub mod health;
 pub mod id;
 pub mod job;
 pub mod mail;
+pub mod memo;
 pub mod page;
 pub mod schedule;
 
@@ -20,6 +21,7 @@ pub use job::{
     Job, JobFailure, JobHandler, JobKind, JobLedger, JobPayload, JobPublisher, PublishError,
 };
 pub use mail::{MailError, MailTemplate, Mailer, OutgoingEmail, SendEmailHandler};
+pub use memo::GenerationalMemo;
 pub use page::{Cursor, CursorCodec, Limit, Page};
 
 pub use id::{JobId, UserId};
