@@ -19,8 +19,8 @@ use crate::foods::FoodResponse;
 /// A state of a food: its id, version, update time, and the analyser version of its stored analysis.
 type FoodState = (FoodId, i32, DateTime<Utc>, u32);
 
-/// The room of each of the memo's two generations, in bytes of JSON: ~13,000 foods of ~1.3 KB (several hundred
-/// pages of search results), 16 MB at most.
+/// The room of each of the memo's two generations, in bytes of JSON: ~6,000 foods of ~1.3 KB (a few hundred
+/// pages of search results), so 16 MB at most for both.
 const REMEMBERED_BYTES: usize = 8 << 20;
 
 static FIELDS: LazyLock<GenerationalMemo<FoodState, Arc<[u8]>>> =
