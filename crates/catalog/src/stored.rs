@@ -199,10 +199,12 @@ pub struct BatchOutcome {
     pub updated: u64,
 }
 
-#[cfg(test)]
+#[cfg(any(test, feature = "mock"))]
 impl Food {
-    /// A food as a repository would give it back just after storing it, for the services' tests.
-    pub(crate) fn stored(draft: FoodDraft, analysis: AnalysisSummary) -> Self {
+    /// A food as a repository would give it back just after storing it, for tests (other crates' with the `mock`
+    /// feature).
+    #[must_use]
+    pub fn stored(draft: FoodDraft, analysis: AnalysisSummary) -> Self {
         Self {
             id: FoodId::generate(),
             code: format!("test:{}", draft.name()),
@@ -216,6 +218,7 @@ impl Food {
     }
 
     /// This food alone as what a search found, in the first of the tiers asked.
+    #[cfg(test)]
     pub(crate) fn found_alone(
         self,
         query: &TierQuery<'_>,

@@ -120,16 +120,7 @@ mod tests {
         )
         .unwrap();
         let analysis = catalog().analyse(&draft.facts()).summary();
-        Food {
-            id: FoodId::generate(),
-            code: format!("test:{name}"),
-            draft,
-            analysis,
-            created_by: None,
-            version: 1,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-        }
+        Food::stored(draft, analysis)
     }
 
     /// The food as a viewer allergic to peanuts sees it in a search.
@@ -170,6 +161,11 @@ mod tests {
             },
         ] {
             let expected = serde_json::to_value(FoodResponse::from(view.clone())).unwrap();
+            if view.verdict.is_some() {
+                assert_eq!(expected["verdict"]["level"], "avoid", "{expected}");
+                assert!(expected["verdict"]["reasons"][0]["allergen"].is_string());
+                assert_eq!(expected["matched"], "word_prefix");
+            }
             // Twice: once made, once remembered.
             assert_eq!(written(view.clone()), expected);
             assert_eq!(written(view), expected);
