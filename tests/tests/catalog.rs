@@ -268,6 +268,8 @@ async fn only_verified_users_contribute_and_only_admins_edit() {
     let id = created["id"].as_str().unwrap().to_owned();
     let etag = headers["etag"].to_str().unwrap().to_owned();
     let url = api.url(&format!("/api/v1/foods/{id}"));
+    let (_, read, _) = send(c.get(&url)).await;
+    assert_eq!(read["name"], created["name"]);
     let mut edit = cola();
     edit["name"] = json!("Coca-Cola Original Taste");
 
@@ -304,6 +306,11 @@ async fn only_verified_users_contribute_and_only_admins_edit() {
         "the code is kept"
     );
     assert_ne!(headers["etag"].to_str().unwrap(), etag);
+    // Read back as well: the API keeps a food's JSON per state of the food, and must not give the one read before.
+    let (status, read, _) = send(c.get(&url)).await;
+    assert_eq!(status, 200);
+    assert_eq!(read["name"], "Coca-Cola Original Taste");
+    assert_eq!(read["version"], edited["version"]);
 
     let (status, _, _) = send(c.delete(&url).bearer_auth(&demo)).await;
     assert_eq!(status, 403);
