@@ -103,6 +103,7 @@ struct QueryForms {
     /// The query cut to the length of word-start keys, and its successor.
     word_key: String,
     word_key_successor: Option<String>,
+    word_key_chars: i64,
     /// Whether the query is longer than word-start keys, so that their matches must be checked on the full text.
     longer_than_word_keys: bool,
     /// `LIKE` patterns: the query anywhere, and at the start of a word after the first.
@@ -117,6 +118,7 @@ impl QueryForms {
         Self {
             successor: successor(&text),
             word_key_successor: successor(&word_key),
+            word_key_chars: word_key.chars().count() as i64,
             longer_than_word_keys: word_key.len() < text.len(),
             contains: query.contains_pattern(),
             later_word: format!("% {}", query.prefix_pattern()),
@@ -190,18 +192,11 @@ fn push_matches(sql: &mut Statement, tier: SearchTier, texts: &Texts) {
             &text.word_key,
             text.word_key_successor.as_deref(),
         );
-        // Each food once, at its first word start that matches.
-        sql.sql(
-            " AND NOT EXISTS (SELECT 1 FROM food_words AS earlier \
-             WHERE earlier.food_id = w.food_id AND earlier.word < w.word AND ",
-        );
-        push_starts_with(
-            sql,
-            "earlier.word",
-            &text.word_key,
-            text.word_key_successor.as_deref(),
-        );
-        sql.sql(") AND ");
+        // Each food once, at its first word start that matches: the one whose previous word start, in key
+        // order, does not also start with the key (migration 000013).
+        sql.sql(" AND w.shared < ")
+            .bind(Bind::BigInt(text.word_key_chars))
+            .sql(" AND ");
         name_does_not_start_with(sql, text);
         if text.longer_than_word_keys {
             sql.sql(" AND f.search_text LIKE ")

@@ -501,9 +501,10 @@ pub(crate) async fn upsert_foods(
 /// load prepares the next batch while PostgreSQL writes this one.
 pub(crate) struct LoadBatch {
     columns: [Bind; BATCH_COLUMNS.len()],
-    /// The word starts: key, food, and the food's categories.
+    /// The word starts: key, food, characters shared with the food's previous key, and the food's categories.
     word_keys: Vec<String>,
     word_foods: Vec<Uuid>,
+    word_shared: Vec<i32>,
     word_mains: Vec<Option<String>>,
     word_subs: Vec<Option<String>>,
     vocabulary: BTreeSet<String>,
@@ -512,14 +513,15 @@ pub(crate) struct LoadBatch {
 impl LoadBatch {
     pub(crate) fn of(foods: &[AnalysedFood]) -> Self {
         let (ids, values) = batch_values(foods);
-        let (mut word_keys, mut word_foods) = (Vec::new(), Vec::new());
+        let (mut word_keys, mut word_foods, mut word_shared) = (Vec::new(), Vec::new(), Vec::new());
         let (mut word_mains, mut word_subs) = (Vec::new(), Vec::new());
         let mut vocabulary = BTreeSet::new();
         for (row, id) in values.iter().zip(&ids) {
             let text = search_words::search_text(&row.search_name, row.search_brand.as_deref());
-            for key in search_words::word_starts(&text) {
+            for (key, shared) in search_words::word_keys(&text) {
                 word_keys.push(key);
                 word_foods.push(*id);
+                word_shared.push(i32::from(shared));
                 word_mains.push(row.category_main.map(str::to_owned));
                 word_subs.push(row.category_sub.map(str::to_owned));
             }
@@ -529,6 +531,7 @@ impl LoadBatch {
             columns: batch_columns(&values, &ids),
             word_keys,
             word_foods,
+            word_shared,
             word_mains,
             word_subs,
             vocabulary,
@@ -541,11 +544,15 @@ impl LoadBatch {
             .await?;
         let mut words = Statement::prepared();
         words
-            .sql("INSERT INTO food_words (word, food_id, category_main, category_sub) SELECT unnest(")
+            .sql(
+                "INSERT INTO food_words (word, food_id, shared, category_main, category_sub) SELECT unnest(",
+            )
             .bind(Bind::Texts(self.word_keys))
             .sql("::text[]), unnest(")
             .bind(Bind::Uuids(self.word_foods))
             .sql("::uuid[]), unnest(")
+            .bind(Bind::Integers(self.word_shared))
+            .sql("::int4[]), unnest(")
             .bind(Bind::OptionalTexts(self.word_mains))
             .sql("::text[]), unnest(")
             .bind(Bind::OptionalTexts(self.word_subs))

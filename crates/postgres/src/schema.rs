@@ -39,6 +39,7 @@ diesel::table! {
     food_words (word, food_id) {
         word -> Text,
         food_id -> Uuid,
+        shared -> Int2,
         category_main -> Nullable<Text>,
         category_sub -> Nullable<Text>,
     }

@@ -16,13 +16,33 @@ const VOCABULARY_MIN_CHARS: usize = 3;
 
 /// `food_word_starts`: the text from each word after the first to its end, cut to [`WORD_KEY_CHARS`]
 /// characters, once each.
-pub(crate) fn word_starts(search_text: &str) -> BTreeSet<String> {
+fn word_starts(search_text: &str) -> BTreeSet<String> {
     search_text
         .match_indices(' ')
         .map(|(space, _)| &search_text[space + 1..])
         .filter(|rest| !rest.is_empty() && !rest.starts_with(' '))
         .map(|rest| rest.chars().take(WORD_KEY_CHARS).collect())
         .collect()
+}
+
+/// `food_word_keys`: the word starts in key order, each with the number of characters it shares with the one
+/// before it (0 for the first), which lets a search keep a food at its first word start that matches.
+pub(crate) fn word_keys(search_text: &str) -> Vec<(String, i16)> {
+    let keys: Vec<String> = word_starts(search_text).into_iter().collect();
+    let shared: Vec<i16> = std::iter::once(0)
+        .chain(
+            keys.windows(2)
+                .map(|pair| shared_prefix_chars(&pair[0], &pair[1])),
+        )
+        .collect();
+    keys.into_iter().zip(shared).collect()
+}
+
+/// `shared_prefix_chars`: how many leading characters two texts have in common.
+fn shared_prefix_chars(a: &str, b: &str) -> i16 {
+    let shared = a.chars().zip(b.chars()).take_while(|(a, b)| a == b).count();
+    // Keys have at most WORD_KEY_CHARS characters.
+    i16::try_from(shared).unwrap_or(i16::MAX)
 }
 
 /// The words of the text that the vocabulary holds.
@@ -68,6 +88,24 @@ mod tests {
     fn keys_are_cut_to_32_characters_not_bytes() {
         let text = format!("x {}", "é".repeat(40));
         assert_eq!(starts(&text), ["é".repeat(32)]);
+    }
+
+    #[test]
+    fn each_key_counts_the_characters_it_shares_with_the_previous_one() {
+        let keys = word_keys("x yogurt yoghurt tea yog é éa");
+        let expected = [
+            ("tea yog é éa", 0),
+            ("yog é éa", 0),
+            ("yoghurt tea yog é éa", 3),
+            ("yogurt yoghurt tea yog é éa", 3),
+            ("é éa", 0),
+            ("éa", 1),
+        ];
+        let expected: Vec<(String, i16)> = expected
+            .iter()
+            .map(|(key, shared)| ((*key).to_owned(), *shared))
+            .collect();
+        assert_eq!(keys, expected);
     }
 
     #[test]

@@ -443,14 +443,14 @@ async fn difference(db: &TestDatabase, sql: &str, other: &str) -> (i64, i64) {
     )
 }
 
-/// The word starts (with their foods' categories) that the triggers would not have written, and those they would
-/// have written that are missing.
+/// The word starts (with their shared prefixes and their foods' categories) that the triggers would not have
+/// written, and those they would have written that are missing.
 async fn word_starts_unlike_the_triggers(db: &TestDatabase) -> (i64, i64) {
     difference(
         db,
-        "SELECT word, food_id, category_main, category_sub FROM food_words",
-        "SELECT w.word, f.id, f.category_main, f.category_sub \
-         FROM foods AS f, food_word_starts(f.search_text) AS w(word)",
+        "SELECT word, food_id, shared, category_main, category_sub FROM food_words",
+        "SELECT w.word, f.id, w.shared, f.category_main, f.category_sub \
+         FROM foods AS f, food_word_keys(f.search_text) AS w",
     )
     .await
 }
@@ -489,6 +489,8 @@ async fn a_first_load_writes_the_word_starts_and_the_vocabulary_that_the_trigger
 
     assert_eq!(count(&db, "SELECT count(*) AS n FROM foods").await, 400);
     assert_eq!(word_starts_unlike_the_triggers(&db).await, (0, 0));
+    // Not only first keys: the comparison covers what keys share with their predecessors.
+    assert!(count(&db, "SELECT count(*) AS n FROM food_words WHERE shared > 0").await > 0);
     assert_eq!(
         difference(
             &db,
