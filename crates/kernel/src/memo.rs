@@ -62,7 +62,7 @@ impl<K: Eq + Hash + Clone, V: Clone> GenerationalMemo<K, V> {
     /// # Errors
     /// `make`'s.
     pub fn try_get_or_make<E>(&self, key: &K, make: impl FnOnce() -> Result<V, E>) -> Result<V, E> {
-        if let Some(found) = self.remembered(key) {
+        if let Some(found) = self.get(key) {
             return Ok(found);
         }
         let value = make()?;
@@ -70,7 +70,8 @@ impl<K: Eq + Hash + Clone, V: Clone> GenerationalMemo<K, V> {
         Ok(value)
     }
 
-    fn remembered(&self, key: &K) -> Option<V> {
+    /// The value remembered for `key`, if any: for values made elsewhere, as a batch, then [`Self::put`].
+    pub fn get(&self, key: &K) -> Option<V> {
         let mut generations = self.lock();
         if let Some(found) = generations.newer.get(key) {
             return Some(found.clone());
@@ -85,7 +86,8 @@ impl<K: Eq + Hash + Clone, V: Clone> GenerationalMemo<K, V> {
         Some(found)
     }
 
-    fn put(&self, key: K, value: V) {
+    /// Remembers `value` for `key`.
+    pub fn put(&self, key: K, value: V) {
         let weight = (self.weight)(&value);
         self.lock().put(key, value, self.capacity, weight);
     }

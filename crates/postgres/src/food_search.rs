@@ -13,30 +13,23 @@
 
 use std::time::Duration;
 
-use diesel::dsl::AsSelect;
-use diesel::pg::Pg;
-use diesel::sql_types::{Bool, SmallInt, Text};
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Bool, Integer, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::{QueryResult, QueryableByName};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diningcoach_catalog::{
-    Food, SearchPosition, SearchQuery, SearchTier, SuitabilityFilter, TRIGRAM_CHARS, TierQuery,
+    Food, FoodId, SearchPosition, SearchQuery, SearchTier, SuitabilityFilter, TRIGRAM_CHARS,
+    TierQuery,
 };
 use diningcoach_dietary::{Basis, Nutrient};
 use diningcoach_kernel::InfraError;
+use uuid::Uuid;
 
 use crate::PgError;
-use crate::foods::FoodRow;
+use crate::food_memo::{FoodMemo, FoodState};
 use crate::memo::Memo;
 use crate::search_words::WORD_KEY_CHARS;
 use crate::statement::{Bind, Statement};
-
-/// The columns of [`FoodRow`], in its order, from `foods AS f`.
-const FOOD_COLUMNS: &str = "f.id, f.food_code, f.barcode, f.kind, f.source, f.name, f.brand, f.country, \
-     f.category_main, f.category_sub, f.serving_size_g, f.energy_kcal, f.protein_g, f.fat_g, f.saturated_fat_g, \
-     f.trans_fat_g, f.cholesterol_mg, f.carbohydrates_g, f.sugars_g, f.starch_g, f.fiber_g, \
-     f.sodium_mg, f.potassium_mg, f.phosphorus_mg, f.iodine_ug, f.caffeine_mg, f.alcohol_percent_vol, \
-     f.ingredients_text, f.allergens, f.traces, f.labels, f.storage_notes, f.analysis_summary, f.created_by, \
-     f.version, f.created_at, f.updated_at";
 
 /// How close (pg_trgm similarity) a catalog word must be to a query word to correct it: "choclate" is 0.58 from
 /// "chocolate", "yoghurt" 0.5 from "yogurt", "milk" 0.43 from "mild".
@@ -52,9 +45,13 @@ const USE_COUNT_CAP: i64 = 100;
 /// A query word used by fewer foods than this may be a misspelling; a more common one is taken as meant.
 const RARE_WORD_USES: i64 = 20;
 
-/// A food found by a search: the branch of the statement that found it, its sort key there, the food.
-type RankedRow = (i16, String, FoodRow);
-type RankedSql = (SmallInt, Text, AsSelect<FoodRow, Pg>);
+/// A food found by a search: the branch of the statement that found it, its sort key there, and the food's
+/// state ([`RANKED_COLUMNS`]), by which [`FoodMemo`] finds the food.
+type RankedRow = (i16, String, Uuid, i32, DateTime<Utc>, i32);
+type RankedSql = (SmallInt, Text, SqlUuid, Integer, Timestamptz, Integer);
+
+/// The columns of a [`FoodState`] in its order, from `foods AS f`.
+const RANKED_COLUMNS: &str = "f.id, f.version, f.updated_at, f.analysis_version";
 
 /// How a tier's matches are read (see the module's documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -445,7 +442,7 @@ fn push_select(
     sql.sql(format!("(SELECT {branch}::int2 AS branch, "))
         .sql(sort_key(tier))
         .sql(" AS sort_key, ")
-        .sql(FOOD_COLUMNS);
+        .sql(RANKED_COLUMNS);
     sql.sql(if is_word_tier(tier) {
         " FROM food_words AS w JOIN foods AS f ON f.id = w.food_id WHERE "
     } else {
@@ -749,10 +746,11 @@ fn plan_settings(query: &TierQuery<'_>, tiers: &[SearchTier]) -> String {
 pub(crate) async fn search(
     conn: &mut AsyncPgConnection,
     vocabulary: &Vocabulary,
+    memo: &FoodMemo,
     query: &TierQuery<'_>,
 ) -> Result<Vec<(Food, SearchPosition)>, InfraError> {
     let wanted = usize::from(query.limit);
-    let mut found: Vec<(Food, SearchPosition)> = Vec::with_capacity(wanted);
+    let mut found: Vec<(FoodState, SearchPosition)> = Vec::with_capacity(wanted);
     for (i, tiers) in statement_runs(vocabulary, query)
         .iter()
         .map(Vec::as_slice)
@@ -779,21 +777,35 @@ pub(crate) async fn search(
         let rows = load(conn, statement, query, tiers)
             .await
             .map_err(PgError::from)?;
-        for (branch, key, row) in rows.into_iter().take(wanted - found.len()) {
+        for (branch, key, id, version, updated_at, analysis_version) in
+            rows.into_iter().take(wanted - found.len())
+        {
             let tier = usize::try_from(branch)
                 .ok()
                 .and_then(|branch| tiers.get(branch).copied())
                 .ok_or_else(|| InfraError::Fault(format!("search branch {branch} unknown")))?;
-            let food = row.into_food()?;
+            let state = FoodState {
+                id,
+                version,
+                updated_at,
+                analysis_version,
+            };
             let position = SearchPosition {
                 tier,
                 key,
-                id: food.id,
+                id: FoodId::from_uuid(id),
             };
-            found.push((food, position));
+            found.push((state, position));
         }
     }
-    Ok(found)
+    let states: Vec<FoodState> = found.iter().map(|(state, _)| *state).collect();
+    let foods = memo.foods(conn, &states).await?;
+    // A food deleted between the two statements is left out of the page.
+    Ok(foods
+        .into_iter()
+        .zip(found)
+        .filter_map(|(food, (_, position))| Some((food?, position)))
+        .collect())
 }
 
 #[derive(QueryableByName)]

@@ -20,6 +20,7 @@ use diningcoach_dietary::{AnalysisSummary, FoodAnalysis};
 use diningcoach_kernel::{InfraError, UserId};
 use uuid::Uuid;
 
+use crate::food_memo::{FoodMemo, FoodState};
 use crate::food_search::{self, Vocabulary};
 use crate::pool::checkout;
 use crate::schema::foods;
@@ -32,6 +33,7 @@ pub struct PgFoodRepository {
     pool: PgPool,
     /// Shared by the clones of a repository.
     vocabulary: Arc<Vocabulary>,
+    found: Arc<FoodMemo>,
 }
 
 impl PgFoodRepository {
@@ -39,6 +41,7 @@ impl PgFoodRepository {
         Self {
             pool,
             vocabulary: Arc::default(),
+            found: Arc::default(),
         }
     }
 }
@@ -84,9 +87,20 @@ pub(crate) struct FoodRow {
     version: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    analysis_version: i32,
 }
 
 impl FoodRow {
+    /// The state of the food as read (see [`FoodState`]).
+    pub(crate) fn state(&self) -> FoodState {
+        FoodState {
+            id: self.id,
+            version: self.version,
+            updated_at: self.updated_at,
+            analysis_version: self.analysis_version,
+        }
+    }
+
     pub(crate) fn into_food(self) -> Result<Food, InfraError> {
         let fault = |what: &str, error: &dyn std::fmt::Display| {
             InfraError::Fault(format!("stored food {} has {what}: {error}", self.id))
@@ -614,7 +628,7 @@ impl FoodRepository for PgFoodRepository {
         query: &TierQuery<'a>,
     ) -> Result<Vec<(Food, SearchPosition)>, InfraError> {
         let mut conn = checkout(&self.pool).await?;
-        food_search::search(&mut conn, &self.vocabulary, query).await
+        food_search::search(&mut conn, &self.vocabulary, &self.found, query).await
     }
 
     async fn food(&self, id: FoodId) -> Result<Option<Food>, InfraError> {

@@ -5,6 +5,7 @@
 mod catalog_imports;
 mod diet_profiles;
 mod error;
+mod food_memo;
 mod food_search;
 mod foods;
 mod health;

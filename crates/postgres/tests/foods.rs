@@ -8,9 +8,9 @@ use std::sync::Arc;
 use diesel_async::RunQueryDsl;
 use diningcoach_catalog::ports::FoodRepository;
 use diningcoach_catalog::{
-    AnalysedFood, CatalogError, FoodDraft, FoodFields, FoodId, FoodSource, Gtin, NutrientsPer100g,
-    SearchPosition, SearchQuery, SearchTier, SuitabilityFilter, TierQuery, generate,
-    normalise_name,
+    AnalysedFood, CatalogError, Food, FoodDraft, FoodFields, FoodId, FoodSource, Gtin,
+    NutrientsPer100g, SearchPosition, SearchQuery, SearchTier, SuitabilityFilter, TierQuery,
+    generate, normalise_name,
 };
 use diningcoach_dietary::{AnalysisSummary, DietCatalog, DietProfileInput, DietSelection, Level};
 use diningcoach_postgres::PgFoodRepository;
@@ -451,6 +451,64 @@ async fn the_suitability_filter_keeps_only_what_the_profile_allows() {
     // The tags leave out foods that the ceilings alone keep.
     assert!(!expected.is_empty() && expected.len() < low_in_sodium.len());
     assert_eq!(kept_by_both, expected);
+}
+
+/// Searches remember the foods they read by state; a food written since is found as it is now, whichever
+/// tier finds it and however it was written.
+#[tokio::test]
+async fn a_search_finds_a_food_as_last_written() {
+    let (db, repo, catalog) = seeded().await;
+    let choc = SearchQuery::parse("choc").unwrap();
+    let milk = |found: &[(Food, SearchPosition)]| {
+        found
+            .iter()
+            .find(|(food, _)| food.draft.name() == "Chocolate Milk")
+            .map(|(food, _)| (food.draft.brand().map(str::to_owned), food.version))
+    };
+    let query = TierQuery {
+        tiers: &[SearchTier::NamePrefix, SearchTier::WordPrefix],
+        ..tier(SearchTier::NamePrefix, Some(&choc))
+    };
+    let before = repo.search(&query).await.unwrap();
+    assert_eq!(milk(&before), Some((Some("Dairyland".to_owned()), 1)));
+    // Twice, so that the second read is the memo's.
+    assert_eq!(repo.search(&query).await.unwrap(), before);
+
+    // An import's upsert of the same barcode.
+    let rebranded = food(
+        "Chocolate Milk",
+        Some("Moo Farms"),
+        Some("5000112637922"),
+        "milk, sugar, cocoa",
+    );
+    let outcome = repo
+        .upsert_batch(&[analysed(&catalog, rebranded)])
+        .await
+        .unwrap();
+    assert_eq!(outcome.updated, 1);
+    let after = repo.search(&query).await.unwrap();
+    assert_eq!(milk(&after), Some((Some("Moo Farms".to_owned()), 2)));
+
+    // A write outside the application that bumps the version, as every writer must.
+    let pool = db.pool();
+    let mut conn = pool.get().await.unwrap();
+    diesel::sql_query(
+        "UPDATE foods SET brand = 'Udder Co', version = version + 1 WHERE name = 'Chocolate Milk'",
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    let last = repo.search(&query).await.unwrap();
+    assert_eq!(milk(&last), Some((Some("Udder Co".to_owned()), 3)));
+
+    // A food deleted is not found, and the page holds the others.
+    diesel::sql_query("DELETE FROM foods WHERE name = 'Chocolate Milk'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let gone = repo.search(&query).await.unwrap();
+    assert_eq!(milk(&gone), None);
+    assert_eq!(gone.len(), before.len() - 1);
 }
 
 #[tokio::test]
