@@ -4,7 +4,7 @@
 -- its previous word start does not also start with the key, that is when they share fewer characters than the
 -- key has: `shared < length(key)`, read from the index entry that the search already reads. It replaces an
 -- anti-join that descended `(food_id, word)` once per word start read: at 710,000 foods, the statement of a
--- three-letter search took 0.25 → 0.20 ms (docs/benchmarks.md). Nothing reads the word starts by food and word
+-- three-letter search took 0.25–0.36 ms before, 0.19–0.26 ms after (docs/benchmarks.md). Nothing reads the word starts by food and word
 -- any more: the food's index is only for the triggers' deletes and the foreign key, on `food_id` alone.
 --
 -- The table is rebuilt rather than updated in place, as in 000010; its keys keep their names.
