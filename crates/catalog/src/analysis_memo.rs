@@ -3,24 +3,14 @@
 //! A page of search results re-analysed every food on it for each logged-in viewer: a third of the API's CPU
 //! for such a search (docs/benchmarks.md), though the foods people search for come back page after page and
 //! user after user. An analysis is a pure function of the food's facts and of the analyser, which is fixed for
-//! the life of the process; the facts change only with the food's version and update time, which are the key.
+//! the life of the process; the facts change only with the food's state ([`FoodState`]), which is the key.
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use diningcoach_dietary::FoodAnalysis;
 use diningcoach_kernel::GenerationalMemo;
 
-use crate::food::FoodId;
-use crate::stored::Food;
-
-/// Which state of a food an analysis is of: every change of its facts bumps its version and its update time.
-type FoodState = (FoodId, i32, DateTime<Utc>);
-
-/// The state of `food` that its facts are of.
-fn state(food: &Food) -> FoodState {
-    (food.id, food.version, food.updated_at)
-}
+use crate::stored::{Food, FoodState};
 
 /// A bounded memo of analyses ([`GenerationalMemo`]). Its capacity is in ingredients rather than foods, since an
 /// analysis grows with its ingredient list (a label of ten ingredients is a few hundred bytes; the longest
@@ -44,7 +34,7 @@ impl AnalysisMemo {
         food: &Food,
         analyse: impl FnOnce() -> FoodAnalysis,
     ) -> Arc<FoodAnalysis> {
-        self.0.get_or_make(&state(food), || Arc::new(analyse()))
+        self.0.get_or_make(&food.state(), || Arc::new(analyse()))
     }
 
     #[cfg(test)]

@@ -39,7 +39,7 @@ pub use imports::{
 pub use reanalysis::Reanalysis;
 pub use search::{SearchQuery, TRIGRAM_CHARS, normalise_name};
 pub use stored::{
-    Actor, AnalysedFood, BatchOutcome, Food, FoodSearchRequest, SearchPosition, SearchTier,
-    Suitability, SuitabilityFilter, TierQuery,
+    Actor, AnalysedFood, BatchOutcome, Food, FoodSearchRequest, FoodState, SearchPosition,
+    SearchTier, Suitability, SuitabilityFilter, TierQuery,
 };
 pub use verdicts::{MAX_INGREDIENTS_CHARS, ReasonReport, VerdictReport, VerdictService};

@@ -28,6 +28,29 @@ pub struct Food {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A state of a stored food. Every write of a food bumps its version and update time, and a new analysis of it
+/// the analyser version of its stored analysis, so what is derived from a food (its analysis, its JSON) is a
+/// function of its state: the key of the memos that keep such things.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FoodState {
+    pub id: FoodId,
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+    pub analysis_version: u32,
+}
+
+impl Food {
+    #[must_use]
+    pub fn state(&self) -> FoodState {
+        FoodState {
+            id: self.id,
+            version: self.version,
+            updated_at: self.updated_at,
+            analysis_version: self.analysis.version,
+        }
+    }
+}
+
 /// A validated food with its analysis, ready to be stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalysedFood {

@@ -9,15 +9,11 @@
 
 use std::sync::{Arc, LazyLock};
 
-use chrono::{DateTime, Utc};
-use diningcoach_catalog::{Food, FoodId, FoodView, SearchTier};
+use diningcoach_catalog::{Food, FoodState, FoodView, SearchTier};
 use diningcoach_kernel::{Cursor, GenerationalMemo, Page};
 
 use crate::dietary::VerdictResponse;
 use crate::foods::FoodResponse;
-
-/// A state of a food: its id, version, update time, and the analyser version of its stored analysis.
-type FoodState = (FoodId, i32, DateTime<Utc>, u32);
 
 /// The room of each of the memo's two generations, in bytes of JSON: ~6,000 foods of ~1.3 KB (a few hundred
 /// pages of search results), so 16 MB at most for both.
@@ -52,13 +48,7 @@ pub(crate) fn write_food(out: &mut Vec<u8>, view: FoodView) -> Result<(), serde_
         verdict,
         matched,
     } = view;
-    let state = (
-        food.id,
-        food.version,
-        food.updated_at,
-        food.analysis.version,
-    );
-    let fields = FIELDS.try_get_or_make(&state, || fields(food))?;
+    let fields = FIELDS.try_get_or_make(&food.state(), || fields(food))?;
     out.extend_from_slice(&fields);
     out.extend_from_slice(br#","verdict":"#);
     serde_json::to_writer(&mut *out, &verdict.map(VerdictResponse::from))?;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use diningcoach_catalog::Food;
+use diningcoach_catalog::{Food, FoodId, FoodState};
 use diningcoach_kernel::{GenerationalMemo, InfraError};
 use uuid::Uuid;
 
@@ -20,13 +20,20 @@ use crate::PgError;
 use crate::foods::FoodRow;
 use crate::schema::foods;
 
-/// A state of a stored food: what a search reads of each food it ranks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct FoodState {
-    pub(crate) id: Uuid,
-    pub(crate) version: i32,
-    pub(crate) updated_at: DateTime<Utc>,
-    pub(crate) analysis_version: i32,
+/// A food's state from its columns, as a search's statement and a food's row both read them.
+pub(crate) fn food_state(
+    id: Uuid,
+    version: i32,
+    updated_at: DateTime<Utc>,
+    analysis_version: i32,
+) -> FoodState {
+    FoodState {
+        id: FoodId::from_uuid(id),
+        version,
+        updated_at,
+        // Stored from a `u32`; a value that cannot be one is read as 0 wherever it is read.
+        analysis_version: u32::try_from(analysis_version).unwrap_or(0),
+    }
 }
 
 /// The room of each of the memo's two generations, in (approximate) bytes: ~10,000 foods of ~1.6 KB, some
@@ -61,7 +68,7 @@ impl FoodMemo {
             .iter()
             .zip(&found)
             .filter(|(_, food)| food.is_none())
-            .map(|(state, _)| state.id)
+            .map(|(state, _)| state.id.as_uuid())
             .collect();
         if missing.is_empty() {
             return Ok(found);

@@ -18,7 +18,7 @@ use diesel::sql_types::{Bool, Integer, SmallInt, Text, Timestamptz, Uuid as SqlU
 use diesel::{QueryResult, QueryableByName};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diningcoach_catalog::{
-    Food, FoodId, SearchPosition, SearchQuery, SearchTier, SuitabilityFilter, TRIGRAM_CHARS,
+    Food, FoodState, SearchPosition, SearchQuery, SearchTier, SuitabilityFilter, TRIGRAM_CHARS,
     TierQuery,
 };
 use diningcoach_dietary::{Basis, Nutrient};
@@ -26,7 +26,7 @@ use diningcoach_kernel::InfraError;
 use uuid::Uuid;
 
 use crate::PgError;
-use crate::food_memo::{FoodMemo, FoodState};
+use crate::food_memo::{FoodMemo, food_state};
 use crate::memo::Memo;
 use crate::search_words::WORD_KEY_CHARS;
 use crate::statement::{Bind, Statement};
@@ -784,16 +784,11 @@ pub(crate) async fn search(
                 .ok()
                 .and_then(|branch| tiers.get(branch).copied())
                 .ok_or_else(|| InfraError::Fault(format!("search branch {branch} unknown")))?;
-            let state = FoodState {
-                id,
-                version,
-                updated_at,
-                analysis_version,
-            };
+            let state = food_state(id, version, updated_at, analysis_version);
             let position = SearchPosition {
                 tier,
                 key,
-                id: FoodId::from_uuid(id),
+                id: state.id,
             };
             found.push((state, position));
         }

@@ -14,13 +14,13 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diningcoach_catalog::ports::FoodRepository;
 use diningcoach_catalog::{
     AnalysedFood, BatchOutcome, CatalogError, Food, FoodDraft, FoodFields, FoodId, FoodKind,
-    FoodSource, Gtin, NutrientsPer100g, SearchPosition, TierQuery,
+    FoodSource, FoodState, Gtin, NutrientsPer100g, SearchPosition, TierQuery,
 };
 use diningcoach_dietary::{AnalysisSummary, FoodAnalysis};
 use diningcoach_kernel::{InfraError, UserId};
 use uuid::Uuid;
 
-use crate::food_memo::{FoodMemo, FoodState};
+use crate::food_memo::{FoodMemo, food_state};
 use crate::food_search::{self, Vocabulary};
 use crate::pool::checkout;
 use crate::schema::foods;
@@ -93,12 +93,12 @@ pub(crate) struct FoodRow {
 impl FoodRow {
     /// The state of the food as read (see [`FoodState`]).
     pub(crate) fn state(&self) -> FoodState {
-        FoodState {
-            id: self.id,
-            version: self.version,
-            updated_at: self.updated_at,
-            analysis_version: self.analysis_version,
-        }
+        food_state(
+            self.id,
+            self.version,
+            self.updated_at,
+            self.analysis_version,
+        )
     }
 
     pub(crate) fn into_food(self) -> Result<Food, InfraError> {
