@@ -13,6 +13,9 @@ export API_ADDR="${API_ADDR:-127.0.0.1:8080}"
 export APP_BASE_URL="${APP_BASE_URL:-http://$API_ADDR}"
 export MAIL_DIR="${MAIL_DIR:-$ROOT/var/mail}"
 export MEDIA_DIR="${MEDIA_DIR:-$ROOT/var/media}"
+# On one host the API shares the cores with PostgreSQL, which does most of a request's work: one HTTP worker per
+# two cores served more, with a p99 a third lower, than one per core (docs/benchmarks.md, "sixth machine").
+export HTTP_WORKERS="${HTTP_WORKERS:-$(( $(nproc) / 2 > 1 ? $(nproc) / 2 : 1 ))}"
 RUN_DIR="$ROOT/var/run"
 LOG_DIR="$ROOT/var/log"
 mkdir -p "$RUN_DIR" "$LOG_DIR" "$MAIL_DIR" "$MEDIA_DIR"

@@ -83,7 +83,7 @@ async fn run(settings: ApiSettings) -> anyhow::Result<()> {
         catalog.clone(),
         &settings.jwt_secret,
         &settings.app_base_url,
-        settings.http_workers,
+        settings.password_hash_slots,
     )?;
     let imports = import_service(pool.clone(), catalog.clone(), &settings.common.import_dir);
     let verdicts = Arc::new(verdict_service(pool.clone(), catalog));
