@@ -314,6 +314,19 @@ mod tests {
     }
 
     #[test]
+    fn fewer_http_workers_do_not_hash_fewer_passwords_at_once() {
+        let Ok(api) = ApiSettings::from_env(&env(&[("HTTP_WORKERS", "1")])) else {
+            panic!("must parse")
+        };
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        assert_eq!((api.http_workers, api.password_hash_slots), (1, cores));
+        let Ok(api) = ApiSettings::from_env(&env(&[("PASSWORD_HASH_SLOTS", "3")])) else {
+            panic!("must parse")
+        };
+        assert_eq!((api.http_workers, api.password_hash_slots), (cores, 3));
+    }
+
+    #[test]
     fn a_bad_value_names_its_variable() {
         let cases: [(&str, &str); 6] = [
             ("API_ADDR", "localhost"),
